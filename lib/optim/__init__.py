@@ -1,0 +1,25 @@
+"""Optimizers as composable gradient transformations (COURSE.md §1).
+
+The contract every optimizer follows::
+
+    tx = lib.optim.sgd(lr=0.1, momentum=0.9)
+    state = tx.init(params)
+    updates, state = tx.update(grads, state, params)
+    params = lib.optim.apply_updates(params, updates)
+
+Named optimizers use PyTorch's hyperparameter names and defaults and reproduce
+``torch.optim`` step for step; the building blocks follow optax.
+"""
+
+from lib.optim.base import GradientTransformation, apply_updates, chain, check_grads, identity, run
+from lib.optim.sgd import sgd
+from lib.optim.transforms import (
+    ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
+    scale_by_learning_rate, trace,
+)
+
+__all__ = [
+    "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
+    "scale_by_learning_rate", "add_decayed_weights", "trace", "learning_rate_at",
+    "ScaleByLearningRateState", "TraceState", "sgd",
+]

@@ -1,0 +1,128 @@
+"""The composable core: gradient transformations, ``chain`` and ``apply_updates``.
+
+An optimizer is a pair of pure functions (the design of optax, :cite:t:`bradbury2018jax`)::
+
+    tx = lib.optim.sgd(lr=0.1)
+    state = tx.init(params)                          # what the optimizer remembers
+    updates, state = tx.update(grads, state, params)
+    params = lib.optim.apply_updates(params, updates)   # params + updates
+
+``params`` and ``grads`` are trees (:mod:`lib.tree`): an array or a dict / list / tuple of
+arrays. ``update`` returns new arrays and a new state; it never modifies its inputs in place
+and never keeps a reference to a gradient array, so a training loop may reuse its buffers.
+The sign flip of gradient *descent* happens in exactly one place:
+:func:`lib.optim.scale_by_learning_rate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from lib.tree import check_same_structure, is_leaf, tree_leaves, tree_map, tree_paths
+
+__all__ = ["GradientTransformation", "chain", "identity", "apply_updates", "run"]
+
+
+class GradientTransformation(NamedTuple):
+    """A pair of pure functions ``init(params) -> state`` and
+    ``update(grads, state, params=None) -> (updates, state)``.
+
+    optax equivalent: ``optax.GradientTransformation``; torch has no equivalent (a
+    ``torch.optim.Optimizer`` keeps its state inside the object and updates parameters in place).
+    """
+
+    init: Callable[[Any], Any]
+    update: Callable[..., tuple[Any, Any]]
+
+
+def check_grads(grads: Any, params: Any) -> None:
+    """Raise ``ValueError`` if ``grads`` does not match ``params`` in structure or leaf shapes."""
+    check_same_structure(params, grads, names=("params", "grads"))
+    for path, p, g in zip(tree_paths(params), tree_leaves(params), tree_leaves(grads)):
+        ps, gs = np.shape(p), np.shape(g)
+        if ps != gs:
+            raise ValueError(
+                f"grads{path} has shape {gs} but params{path} has shape {ps}: "
+                "each gradient must have the shape of its parameter."
+            )
+
+
+def identity() -> GradientTransformation:
+    """The transformation that returns the gradients unchanged (optax: ``optax.identity``)."""
+    return GradientTransformation(lambda params: (), lambda grads, state, params=None: (grads, state))
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply ``transforms`` one after the other; the state is the tuple of their states.
+
+    optax equivalent: ``optax.chain``. ``chain(add_decayed_weights(wd), trace(mu),
+    scale_by_learning_rate(lr))`` is torch's ``SGD(lr, momentum=mu, weight_decay=wd)``.
+    """
+    for i, t in enumerate(transforms):
+        if not isinstance(t, GradientTransformation):
+            raise TypeError(
+                f"chain() argument {i} is a {type(t).__name__}, not a GradientTransformation; "
+                "pass transforms such as lib.optim.trace(0.9), not their results."
+            )
+
+    def init(params):
+        return tuple(t.init(params) for t in transforms)
+
+    def update(grads, state, params=None):
+        if len(state) != len(transforms):
+            raise ValueError(
+                f"this chain has {len(transforms)} transforms but the state has {len(state)} entries: "
+                "pass the state returned by this optimizer's init() or previous update()."
+            )
+        new_state = []
+        for t, s in zip(transforms, state):
+            grads, s = t.update(grads, s, params)
+            new_state.append(s)
+        return grads, tuple(new_state)
+
+    return GradientTransformation(init, update)
+
+
+def apply_updates(params: Any, updates: Any) -> Any:
+    """Return ``params + updates`` leaf by leaf, keeping each parameter's dtype.
+
+    optax equivalent: ``optax.apply_updates``; in torch the optimizer's ``step()`` does this
+    in place (``param.add_(update)``).
+    """
+    check_grads(updates, params)
+
+    def add(p, u):
+        p = np.asarray(p)
+        return np.asarray(p + u).astype(p.dtype, copy=False)
+
+    return tree_map(add, params, updates)
+
+
+def run(tx: GradientTransformation, grad_fn: Callable[[Any], Any], params: Any, steps: int,
+        *, max_norm: float = 1e10) -> Any:
+    """Run ``steps`` updates of ``tx`` from ``params`` and return the iterates.
+
+    ``grad_fn(params)`` returns the gradient. For an array ``params`` the result is an array
+    of shape ``(k + 1, *params.shape)`` (the start point first); for a tree, a list of trees.
+    The run stops early, after the first iterate that is not finite or whose norm exceeds
+    ``max_norm``, so a diverging learning rate gives a short path instead of overflow
+    warnings: ``len(path) < steps + 1`` means the run diverged.
+    """
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    state = tx.init(params)
+    path = [params]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(int(steps)):
+            updates, state = tx.update(grad_fn(params), state, params)
+            params = apply_updates(params, updates)
+            path.append(params)
+            leaves = [np.asarray(x) for x in tree_leaves(params)]
+            if not all(np.all(np.isfinite(x)) for x in leaves) or \
+                    np.sqrt(sum(float(np.sum(x.astype(float) ** 2)) for x in leaves)) > max_norm:
+                break
+    if is_leaf(params):
+        return np.stack([np.asarray(p) for p in path])
+    return path

@@ -1,0 +1,138 @@
+"""Small gradient transformations; named optimizers are chains of them."""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any, Callable, NamedTuple, Union
+
+import numpy as np
+
+from lib.optim.base import GradientTransformation, check_grads
+from lib.tree import tree_map
+
+__all__ = [
+    "ScaleByLearningRateState", "TraceState",
+    "scale_by_learning_rate", "add_decayed_weights", "trace", "learning_rate_at",
+]
+
+LearningRate = Union[float, Callable[[int], float]]
+
+
+def _check_nonnegative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value) or value < 0.0:
+        raise ValueError(f"Invalid {name} value: {value}. {name} must be a number >= 0.")
+    return value
+
+
+def learning_rate_at(lr: LearningRate, step: int) -> float:
+    """The learning rate used by update number ``step`` (0 for the first update).
+
+    ``lr`` is a number or a schedule ``step -> lr`` (see :mod:`lib.schedules`). The value is
+    returned as a Python ``float`` so that float32 parameters stay float32.
+    """
+    value = lr(step) if callable(lr) else lr
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"the learning rate at step {step} is {value!r}, not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"the learning rate at step {step} is {value}; it must be finite and >= 0")
+    return value
+
+
+class ScaleByLearningRateState(NamedTuple):
+    count: int  # number of updates made so far; the next update uses lr(count)
+
+
+def scale_by_learning_rate(lr: LearningRate) -> GradientTransformation:
+    r"""Multiply the updates by :math:`-\eta_t`: the one place where descent flips the sign.
+
+    .. math:: u \leftarrow -\eta_t\, u, \qquad \eta_t = \texttt{lr}(t) \text{ or } \texttt{lr}
+
+    ``lr`` is a float or a callable ``step -> lr``; the first update uses ``lr(0)``.
+
+    torch: the ``param.add_(d_p, alpha=-lr)`` at the end of every ``torch.optim`` step (a
+    scheduler changes ``param_group["lr"]`` between steps). optax:
+    ``optax.scale_by_learning_rate(lr)``.
+    """
+    if not callable(lr):
+        _check_nonnegative("learning rate", lr)
+
+    def init(params):
+        return ScaleByLearningRateState(count=0)
+
+    def update(grads, state, params=None):
+        eta = learning_rate_at(lr, state.count)
+        return tree_map(lambda u: -eta * np.asarray(u), grads), ScaleByLearningRateState(state.count + 1)
+
+    return GradientTransformation(init, update)
+
+
+def add_decayed_weights(weight_decay: float) -> GradientTransformation:
+    r"""Add :math:`\lambda\theta` to the updates (an L2 penalty's gradient when used before the
+    optimizer's scaling; decoupled weight decay when used after it).
+
+    .. math:: u \leftarrow u + \lambda\,\theta
+
+    torch: ``SGD(weight_decay=λ)`` does this first (``d_p = d_p.add(param, alpha=weight_decay)``).
+    optax: ``optax.add_decayed_weights(weight_decay)``. Reference: :cite:t:`loshchilov2019decoupled`.
+    """
+    weight_decay = _check_nonnegative("weight_decay", weight_decay)
+
+    def init(params):
+        return ()
+
+    def update(grads, state, params=None):
+        if params is None:
+            raise ValueError("add_decayed_weights needs the parameters: call update(grads, state, params)")
+        check_grads(grads, params)
+        return tree_map(lambda g, p: np.asarray(g) + weight_decay * np.asarray(p), grads, params), state
+
+    return GradientTransformation(init, update)
+
+
+class TraceState(NamedTuple):
+    momentum_buffer: Any  # b_t, a tree like params (torch: state["momentum_buffer"])
+    count: int  # updates so far; at count 0 the buffer starts as a copy of the gradient
+
+
+def trace(decay: float, dampening: float = 0.0, nesterov: bool = False) -> GradientTransformation:
+    r"""Momentum in torch's convention: a buffer :math:`b_t` of past gradients.
+
+    .. math::
+        b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + (1-\tau)\, g_t \quad (t > 1), \qquad
+        u_t = \begin{cases} g_t + \mu\, b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}
+
+    with :math:`\mu` = ``decay`` and :math:`\tau` = ``dampening``. The first buffer is the raw
+    gradient (no dampening), exactly as in ``torch.optim.SGD``. The learning rate is applied
+    later, outside the buffer (see chapter 04 for the other conventions).
+
+    torch: the momentum part of ``torch.optim.SGD``. optax: ``optax.trace(decay, nesterov)``
+    (optax starts from a zero buffer and has no dampening). References:
+    :cite:t:`polyak1964some`, :cite:t:`sutskever2013importance`.
+    """
+    decay = _check_nonnegative("momentum", decay)
+    dampening = float(dampening)
+    if nesterov and (decay <= 0 or dampening != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def init(params):
+        return TraceState(momentum_buffer=tree_map(lambda p: np.zeros_like(np.asarray(p)), params), count=0)
+
+    def update(grads, state, params=None):
+        if state.count == 0:
+            buf = tree_map(lambda g: np.array(g, copy=True), grads)
+        else:
+            buf = tree_map(lambda b, g: decay * b + (1.0 - dampening) * np.asarray(g),
+                           state.momentum_buffer, grads)
+        if nesterov:
+            updates = tree_map(lambda g, b: np.asarray(g) + decay * b, grads, buf)
+        else:
+            updates = buf
+        return updates, TraceState(momentum_buffer=buf, count=state.count + 1)
+
+    return GradientTransformation(init, update)
