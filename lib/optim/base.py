@@ -37,15 +37,15 @@ class GradientTransformation(NamedTuple):
     update: Callable[..., tuple[Any, Any]]
 
 
-def check_grads(grads: Any, params: Any) -> None:
+def check_grads(grads: Any, params: Any, name: str = "grads") -> None:
     """Raise ``ValueError`` if ``grads`` does not match ``params`` in structure or leaf shapes."""
-    check_same_structure(params, grads, names=("params", "grads"))
+    check_same_structure(params, grads, names=("params", name))
     for path, p, g in zip(tree_paths(params), tree_leaves(params), tree_leaves(grads)):
         ps, gs = np.shape(p), np.shape(g)
         if ps != gs:
             raise ValueError(
-                f"grads{path} has shape {gs} but params{path} has shape {ps}: "
-                "each gradient must have the shape of its parameter."
+                f"{name}{path} has shape {gs} but params{path} has shape {ps}: "
+                f"each entry of {name} must have the shape of its parameter."
             )
 
 
@@ -91,7 +91,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
     optax equivalent: ``optax.apply_updates``; in torch the optimizer's ``step()`` does this
     in place (``param.add_(update)``).
     """
-    check_grads(updates, params)
+    check_grads(updates, params, name="updates")
 
     def add(p, u):
         p = np.asarray(p)

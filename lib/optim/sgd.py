@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lib.optim.base import GradientTransformation, chain
 from lib.optim.transforms import (
-    LearningRate, _check_nonnegative, add_decayed_weights, scale_by_learning_rate, trace,
+    LearningRate, _check_nonnegative, _check_real, add_decayed_weights, scale_by_learning_rate, trace,
 )
 
 __all__ = ["sgd"]
@@ -44,8 +44,7 @@ def sgd(lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
         _check_nonnegative("learning rate", lr)
     momentum = _check_nonnegative("momentum", momentum)
     weight_decay = _check_nonnegative("weight_decay", weight_decay)
-    if isinstance(dampening, bool) or not isinstance(dampening, (int, float)):
-        raise TypeError(f"dampening must be a real number, got {dampening!r}")
+    dampening = _check_real("dampening", dampening)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError(
             "Nesterov momentum requires a momentum and zero dampening "

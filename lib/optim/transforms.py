@@ -23,9 +23,15 @@ def _check_nonnegative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)
-    if math.isnan(value) or value < 0.0:
-        raise ValueError(f"Invalid {name} value: {value}. {name} must be a number >= 0.")
+    if not math.isfinite(value) or value < 0.0:
+        raise ValueError(f"Invalid {name} value: {value}. {name} must be a finite number >= 0.")
     return value
+
+
+def _check_real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise ValueError(f"Invalid {name} value: {value!r}. {name} must be a finite real number.")
+    return float(value)
 
 
 def learning_rate_at(lr: LearningRate, step: int) -> float:
@@ -116,7 +122,7 @@ def trace(decay: float, dampening: float = 0.0, nesterov: bool = False) -> Gradi
     :cite:t:`polyak1964some`, :cite:t:`sutskever2013importance`.
     """
     decay = _check_nonnegative("momentum", decay)
-    dampening = float(dampening)
+    dampening = _check_real("dampening", dampening)
     if nesterov and (decay <= 0 or dampening != 0):
         raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 

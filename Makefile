@@ -1,0 +1,75 @@
+# Descent: two commands do everything on a fresh machine with Python >= 3.10.
+#   make book   build the website (prints the path of index.html)
+#   make test   run every test, including the book build
+# Each target creates .venv and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+MATHJAX := _vendor/mathjax/tex-chtml.js
+BOOK_FLAGS := --all -W -n --keep-going
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help setup book test test-unit test-notebooks test-site lab exercises grade golden freeze clean distclean
+
+help:
+	@echo "make book        build the book into _build/html"
+	@echo "make test        every test: unit, notebooks (nbval), book build, built-site checks"
+	@echo "make lab         JupyterLab on the course"
+	@echo "make exercises   regenerate the student notebooks from exercises/source/"
+	@echo "make grade NB='a.ipynb b/'   grade submissions (see README)"
+	@echo "make golden      re-record the torch golden trajectories (installs torch==2.13.0 in .venv-golden)"
+	@echo "make clean       remove build outputs (distclean: also .venv and _vendor)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+setup: $(STAMP) $(MATHJAX)
+
+$(MATHJAX):
+	$(PYTHON) tools/vendor_mathjax.py _vendor/mathjax
+
+book: setup
+	$(BIN)/jupyter-book build $(BOOK_FLAGS) .
+	@echo "Book built: $(CURDIR)/_build/html/index.html"
+
+test-unit: setup
+	$(PY) -m pytest -m "not site" tests
+
+test-notebooks: setup
+	$(PY) -m pytest --nbval-lax -p no:cacheprovider chapters exercises/source
+
+test-site: setup
+	$(PY) -m pytest -m site tests
+
+test: test-unit test-notebooks book test-site
+
+lab: setup
+	$(BIN)/jupyter lab
+
+exercises: setup
+	$(PY) -m lib.nbtools release-all
+
+grade: setup
+	@test -n "$(NB)" || { echo "usage: make grade NB='submissions/alice.ipynb submissions/bob/'"; exit 2; }
+	$(PY) -m lib.grade $(NB)
+
+golden:
+	@test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden
+	.venv-golden/bin/python -m pip install --quiet torch==2.13.0 numpy
+	.venv-golden/bin/python tests/golden/record_torch.py
+
+freeze: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements-tested.txt
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .venv-golden _vendor *.egg-info
