@@ -35,10 +35,13 @@ def _check_real(name: str, value: Any) -> float:
 
 
 def learning_rate_at(lr: LearningRate, step: int) -> float:
-    """The learning rate used by update number ``step`` (0 for the first update).
+    r"""The learning rate :math:`\eta_t` used by update number ``step`` (0 for the first update).
 
-    ``lr`` is a number or a schedule ``step -> lr`` (see :mod:`lib.schedules`). The value is
-    returned as a Python ``float`` so that float32 parameters stay float32.
+    ``lr`` is a number or a schedule ``step -> lr``; decreasing schedules go back to
+    stochastic approximation :cite:p:`robbins1951stochastic`. The value is returned as a
+    Python ``float`` so that float32 parameters stay float32. torch: a scheduler writes it
+    into ``param_group["lr"]`` before each ``step()``; optax: ``learning_rate`` accepts a
+    schedule ``count -> value`` in the same way.
     """
     value = lr(step) if callable(lr) else lr
     try:
@@ -59,7 +62,8 @@ def scale_by_learning_rate(lr: LearningRate) -> GradientTransformation:
 
     .. math:: u \leftarrow -\eta_t\, u, \qquad \eta_t = \texttt{lr}(t) \text{ or } \texttt{lr}
 
-    ``lr`` is a float or a callable ``step -> lr``; the first update uses ``lr(0)``.
+    ``lr`` is a float or a callable ``step -> lr``; the first update uses ``lr(0)``. With
+    nothing before it in the chain this is gradient descent :cite:p:`cauchy1847methode`.
 
     torch: the ``param.add_(d_p, alpha=-lr)`` at the end of every ``torch.optim`` step (a
     scheduler changes ``param_group["lr"]`` between steps). optax:

@@ -40,10 +40,10 @@ How to run
 ----------
 Torch is deliberately not a dependency of the course; use a separate virtual environment::
 
-    python3 -m venv /work/torchvenv && /work/torchvenv/bin/pip install torch==2.13.0 numpy
+    python3 -m venv .venv-golden && .venv-golden/bin/pip install torch==2.13.0 numpy
     make golden            # (installs torch==2.13.0 into .venv-golden and runs this) or:
-    /work/torchvenv/bin/python tests/golden/record_torch.py            # all files
-    /work/torchvenv/bin/python tests/golden/record_torch.py sgd_torch  # one file
+    .venv-golden/bin/python tests/golden/record_torch.py            # all files
+    .venv-golden/bin/python tests/golden/record_torch.py sgd_torch  # one file
 
 The script refuses to run with any torch other than 2.13.0, so the goldens are reproducible.
 
