@@ -16,6 +16,7 @@ The sign flip of gradient *descent* happens in exactly one place:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -39,6 +40,8 @@ class GradientTransformation(NamedTuple):
 
 def check_grads(grads: Any, params: Any, name: str = "grads") -> None:
     """Raise ``ValueError`` if ``grads`` does not match ``params`` in structure or leaf shapes."""
+    if isinstance(params, np.ndarray) and isinstance(grads, np.ndarray) and params.shape == grads.shape:
+        return  # the common case of a single array, checked without walking a tree
     check_same_structure(params, grads, names=("params", name))
     for path, p, g in zip(tree_paths(params), tree_leaves(params), tree_leaves(grads)):
         ps, gs = np.shape(p), np.shape(g)
@@ -119,9 +122,9 @@ def run(tx: GradientTransformation, grad_fn: Callable[[Any], Any], params: Any, 
             updates, state = tx.update(grad_fn(params), state, params)
             params = apply_updates(params, updates)
             path.append(params)
-            leaves = [np.asarray(x) for x in tree_leaves(params)]
-            if not all(np.all(np.isfinite(x)) for x in leaves) or \
-                    np.sqrt(sum(float(np.sum(x.astype(float) ** 2)) for x in leaves)) > max_norm:
+            # one reduction per leaf: the norm is inf or nan as soon as one entry is
+            norm = math.sqrt(sum(float(np.vdot(x, x).real) for x in map(np.asarray, tree_leaves(params))))
+            if not (math.isfinite(norm) and norm <= max_norm):
                 break
     if is_leaf(params):
         return np.stack([np.asarray(p) for p in path])
