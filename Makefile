@@ -10,7 +10,6 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 MATHJAX := _vendor/mathjax/tex-chtml.js
 BOOK_FLAGS := --all -W -n --keep-going
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help setup book test test-unit test-notebooks test-site lab exercises grade golden freeze clean distclean
