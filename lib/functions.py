@@ -247,8 +247,11 @@ def quadratic(eigenvalues=(1.0, 10.0), *, kappa=None, angle: float = 0.0,
             raise ValueError(f"hessian must be a square matrix, got shape {h.shape}")
         if not np.all(np.isfinite(h)):
             raise ValueError("hessian must be finite (no inf or nan)")
-        if not np.array_equal(h, h.T):
-            raise ValueError("hessian must be symmetric: H[i, j] == H[j, i] for all i, j")
+        scale = float(np.max(np.abs(h))) or 1.0
+        if not np.allclose(h, h.T, rtol=0.0, atol=1e-12 * scale):
+            raise ValueError("hessian must be symmetric: H[i, j] == H[j, i] for all i, j "
+                             f"(largest difference {np.max(np.abs(h - h.T)):.3g})")
+        h = (h + h.T) / 2  # remove rounding-level asymmetry, e.g. from Q @ diag(λ) @ Q.T
     else:
         h = quadratic_hessian(eigenvalues, kappa=kappa, angle=angle)
         h = (h + h.T) / 2        # a rotation leaves rounding asymmetry of one ulp

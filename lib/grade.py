@@ -194,6 +194,7 @@ def grade_notebook(path: Path | str, timeout: float = DEFAULT_TIMEOUT) -> Submis
 
 
 def grade(paths, timeout: float = DEFAULT_TIMEOUT) -> list[Submission]:
+    """Grade several notebooks one after the other (see :func:`grade_notebook`)."""
     return [grade_notebook(p, timeout=timeout) for p in paths]
 
 
@@ -242,6 +243,7 @@ def write_csv(subs: list[Submission], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: ``python -m lib.grade NOTEBOOK... [--json F] [--csv F] [--timeout S]``."""
     parser = argparse.ArgumentParser(
         prog="python -m lib.grade",
         description="Grade exercise notebooks, each in its own process with a time limit.",

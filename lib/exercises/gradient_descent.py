@@ -16,10 +16,9 @@ id                          points  the student writes
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from lib import convergence
 from lib.exercises import Case, Exercise, Lazy
 from lib.tree import tree_map
 
@@ -67,21 +66,14 @@ def learning_rates(H):
     r"""The critical and the optimal learning rate of gradient descent on a quadratic with
     Hessian ``H``: :math:`(2/\lambda_{max},\; 2/(\lambda_{min}+\lambda_{max}))`."""
     eigenvalues = np.linalg.eigvalsh(H)
-    lam_min, lam_max = float(eigenvalues[0]), float(eigenvalues[-1])
-    return 2.0 / lam_max, 2.0 / (lam_min + lam_max)
+    return convergence.critical_learning_rate(eigenvalues), convergence.optimal_learning_rate(eigenvalues)
 
 
 def steps_to_tolerance(kappa, tol):
     r"""The smallest integer :math:`k \ge 0` with :math:`q^k \le` ``tol``, where
     :math:`q = (\kappa-1)/(\kappa+1)` is the rate of gradient descent with the optimal
     learning rate on a quadratic of condition number κ > 1."""
-    q = (kappa - 1) / (kappa + 1)
-    k = max(0, math.ceil(math.log(tol) / math.log(q)))
-    while k > 0 and q ** (k - 1) <= tol:  # guard against rounding in the logarithms
-        k -= 1
-    while q ** k > tol:
-        k += 1
-    return k
+    return convergence.steps_to_tolerance(kappa, tol)
 
 
 # --- case inputs -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional, Union
 import numpy as np
 from matplotlib import ticker
 
-from lib import functions, optim
+from lib import convergence, functions, optim
 from lib.widgets import Control, Widget
 
 __all__ = [
@@ -85,17 +85,15 @@ def quadratic_run(kappa: float = 10, eta_lambda_max: Union[float, str] = 1.0,
     optimal = isinstance(eta_lambda_max, str)
     if optimal and eta_lambda_max != "optimal":
         raise ValueError(f"eta_lambda_max must be a number or 'optimal', got {eta_lambda_max!r}")
-    lr = 2.0 / (lam_min + lam_max) if optimal else float(eta_lambda_max) / lam_max
+    lr = convergence.optimal_learning_rate(f.eigenvalues) if optimal else float(eta_lambda_max) / lam_max
     path = optim.run(optim.sgd(lr=lr), f.grad, np.array(f.start), steps)
     minimum = f.minima[0]
     with np.errstate(over="ignore", invalid="ignore"):
         losses = f.value(path.T) - f.value(minimum)
         errors = np.linalg.norm(path - minimum, axis=1)
     k = len(path) - 1
-    predicted = max(abs(1.0 - lr * lam_min), abs(1.0 - lr * lam_max))
-    half = k // 2
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        measured = float((errors[k] / errors[half]) ** (1.0 / (k - half))) if k > half else math.nan
+    predicted = convergence.contraction_factor(lr, f.eigenvalues)
+    measured = convergence.empirical_rate(errors, k - k // 2) if k >= 2 else math.nan
     overflowed = k < steps or not np.all(np.isfinite(path))
     diverged = bool(overflowed or not measured <= 1.0)
     for a in (path, losses):
