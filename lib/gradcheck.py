@@ -1,0 +1,175 @@
+r"""Gradient checking: compare a hand-written gradient with central finite differences.
+
+Every later chapter that writes a backward pass by hand (``lib.nn``, the exercises) verifies
+it with :func:`check_gradient`. For each coordinate :math:`i`,
+
+.. math:: \frac{\partial f}{\partial \theta_i} \approx
+          \frac{f(\theta + h e_i) - f(\theta - h e_i)}{2h}, \qquad \text{error } O(h^2),
+
+(the forward difference :math:`(f(\theta+he_i)-f(\theta))/h` has error :math:`O(h)`), and the
+two gradients are compared by the relative error
+
+.. math:: \mathrm{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(|a_i| + |b_i|,\ \text{floor})} .
+
+Usual thresholds in float64: below ``1e-7`` the gradient is right; ``1e-7``–``1e-4`` look
+closer (kinks such as ReLU at 0, or a too-large :math:`h`); above ``1e-4`` it is probably wrong
+:cite:p:`baydin2018automatic,nocedal2006numerical`. The cost is :math:`2n` evaluations of
+:math:`f` for :math:`n` parameters (:math:`n+1` for forward differences), which is why
+training uses automatic differentiation instead. torch: ``torch.autograd.gradcheck``;
+JAX: ``jax.test_util.check_grads``.
+
+Parameters can be an array or a tree of arrays (:mod:`lib.tree`), like an optimizer's.
+
+>>> import numpy as np
+>>> check_gradient(lambda x: np.sum(x ** 3), lambda x: 3 * x ** 2, np.array([1.0, -2.0])).passed
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from lib.tree import check_same_structure, tree_leaves, tree_map, tree_paths
+
+__all__ = ["numerical_gradient", "relative_error", "GradientCheck", "check_gradient", "assert_gradient"]
+
+EPS = np.finfo(np.float64).eps
+
+
+def _flatten(tree: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
+    leaves = [np.asarray(x, dtype=np.float64) for x in tree_leaves(tree)]
+    sizes = [leaf.size for leaf in leaves]
+    flat = np.concatenate([leaf.ravel() for leaf in leaves]) if leaves else np.zeros(0)
+
+    def unflatten(vector: np.ndarray) -> Any:
+        start, chunks = 0, []
+        for leaf, size in zip(leaves, sizes):
+            chunks.append(vector[start:start + size].reshape(leaf.shape))
+            start += size
+        parts = iter(chunks)
+        return tree_map(lambda _: next(parts), tree)
+
+    return flat, unflatten
+
+
+def _scalar(f: Callable, x: Any) -> float:
+    value = f(x)
+    try:
+        value = float(np.asarray(value).reshape(()))
+    except (TypeError, ValueError):
+        raise TypeError(f"the function must return a scalar, got {type(value).__name__} of shape "
+                        f"{np.shape(value)}") from None
+    return value
+
+
+def numerical_gradient(f: Callable[[Any], float], x: Any, *, h: float | None = None,
+                       method: str = "central") -> Any:
+    r"""The finite-difference gradient of a scalar function ``f`` at ``x`` (array or tree).
+
+    ``method="central"`` (error :math:`O(h^2)`, :math:`2n` evaluations) or ``"forward"``
+    (error :math:`O(h)`, :math:`n+1` evaluations). The default step is
+    :math:`h_i = \varepsilon^{1/3}\max(1, |x_i|)` for central and
+    :math:`\varepsilon^{1/2}\max(1, |x_i|)` for forward differences, which balance truncation
+    and round-off error in float64 (:math:`\varepsilon` = machine epsilon)
+    :cite:p:`nocedal2006numerical`. torch: ``torch.autograd.gradcheck`` uses the central form.
+    """
+    if method not in {"central", "forward"}:
+        raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
+    flat, unflatten = _flatten(x)
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("x contains NaN or infinity: finite differences need a finite point")
+    power = 1 / 3 if method == "central" else 1 / 2
+    steps = (np.full(flat.shape, float(h)) if h is not None
+             else EPS ** power * np.maximum(1.0, np.abs(flat)))
+    if np.any(steps <= 0):
+        raise ValueError(f"the step h must be positive, got {h}")
+    grad = np.empty_like(flat)
+    f0 = _scalar(f, unflatten(flat.copy())) if method == "forward" else None
+    for i in range(flat.size):
+        plus = flat.copy()
+        plus[i] += steps[i]
+        if method == "central":
+            minus = flat.copy()
+            minus[i] -= steps[i]
+            grad[i] = (_scalar(f, unflatten(plus)) - _scalar(f, unflatten(minus))) / (2 * steps[i])
+        else:
+            grad[i] = (_scalar(f, unflatten(plus)) - f0) / steps[i]
+    return unflatten(grad)
+
+
+def relative_error(a: Any, b: Any, *, floor: float = 1e-12) -> float:
+    r"""The largest element-wise relative error :math:`\max_i |a_i-b_i| / \max(|a_i|+|b_i|, \text{floor})`
+    between two arrays or trees of the same structure (0 when they are equal). Reference:
+    :cite:p:`baydin2018automatic` (why finite differences are only approximate)."""
+    check_same_structure(a, b, names=("the first gradient", "the second gradient"))
+    fa, _ = _flatten(a)
+    fb, _ = _flatten(b)
+    if fa.shape != fb.shape:
+        raise ValueError(f"the gradients have {fa.size} and {fb.size} entries")
+    if fa.size == 0:
+        return 0.0
+    return float(np.max(np.abs(fa - fb) / np.maximum(np.abs(fa) + np.abs(fb), floor)))
+
+
+class GradientCheck(NamedTuple):
+    """The result of :func:`check_gradient`."""
+
+    passed: bool
+    max_relative_error: float
+    worst: str           # where the error is largest, e.g. "['W'][1, 0]" or "[3]"
+    analytic: Any        # the gradient under test
+    numerical: Any       # the central-difference gradient
+
+
+def check_gradient(f: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, *,
+                   h: float | None = None, tol: float = 1e-6) -> GradientCheck:
+    r"""Compare ``grad(x)`` with the central-difference gradient of ``f`` at ``x``.
+
+    Passes when the largest element-wise relative error is below ``tol``. The result names
+    the worst coordinate, so a wrong backward pass points at the parameter to look at. See
+    the module docstring for thresholds; reference :cite:p:`baydin2018automatic`.
+    """
+    analytic = grad(x)
+    try:
+        check_same_structure(x, analytic, names=("x", "grad(x)"))
+    except ValueError as exc:
+        raise ValueError(f"the gradient does not have the structure of the parameters: {exc}") from None
+    for path, p, g in zip(tree_paths(x), tree_leaves(x), tree_leaves(analytic)):
+        if np.shape(p) != np.shape(g):
+            raise ValueError(f"grad(x){path} has shape {np.shape(g)} but x{path} has shape {np.shape(p)}")
+    numerical = numerical_gradient(f, x, h=h)
+    fa, _ = _flatten(analytic)
+    fn, _ = _flatten(numerical)
+    if not np.all(np.isfinite(fa)):
+        return GradientCheck(False, float("inf"), "a non-finite entry", analytic, numerical)
+    errors = np.abs(fa - fn) / np.maximum(np.abs(fa) + np.abs(fn), 1e-12)
+    k = int(np.argmax(errors)) if errors.size else 0
+    worst = _locate(x, k) if errors.size else ""
+    err = float(errors[k]) if errors.size else 0.0
+    return GradientCheck(err < tol, err, worst, analytic, numerical)
+
+
+def _locate(tree: Any, k: int) -> str:
+    for path, leaf in zip(tree_paths(tree), tree_leaves(tree)):
+        size = np.size(leaf)
+        if k < size:
+            index = np.unravel_index(k, np.shape(leaf)) if np.ndim(leaf) else ()
+            return f"{path}[{', '.join(map(str, index))}]" if index else (path or "the scalar")
+        k -= size
+    raise IndexError(k)
+
+
+def assert_gradient(f: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, *,
+                    h: float | None = None, tol: float = 1e-6) -> None:
+    """Raise ``AssertionError`` naming the worst coordinate when :func:`check_gradient` fails
+    (for tests; reference :cite:p:`baydin2018automatic`)."""
+    result = check_gradient(f, grad, x, h=h, tol=tol)
+    if not result.passed:
+        a, _ = _flatten(result.analytic)
+        n, _ = _flatten(result.numerical)
+        k = int(np.argmax(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
+        raise AssertionError(
+            f"gradient check failed: relative error {result.max_relative_error:.2e} > {tol:g} at "
+            f"{result.worst}: analytic {a[k]:.6g}, central difference {n[k]:.6g}")
