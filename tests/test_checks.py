@@ -1,5 +1,8 @@
-"""The checking engine (lib.checks) on the chapter 01 exercises: references pass, wrong answers
-are rejected with messages that teach, and student exceptions are reported as theirs."""
+"""The checking engine (lib.checks) on every chapter's exercises: references pass, wrong answers
+are rejected with messages that teach, and student exceptions are reported as theirs.
+
+Wrong answers live in ``tests/wrong_answers/<topic>.py`` (``WRONG = {exercise_id: [fn, ...]}``),
+one module per ``lib/exercises/<topic>.py``."""
 
 import importlib.util
 from pathlib import Path
@@ -11,25 +14,37 @@ from lib import exercises
 from lib.checks import check, compare, run_exercise, short_repr
 
 CHAPTER = "01-gradient-descent"
-EXERCISES = exercises.for_chapter(CHAPTER)
+EXERCISES = [ex for chapter in exercises.chapters() for ex in exercises.for_chapter(chapter)]
 
 
-def _load_wrong_answers():
-    path = Path(__file__).parent / "wrong_answers" / "gradient_descent.py"
-    spec = importlib.util.spec_from_file_location("wrong_answers_gradient_descent", path)
+def _load_wrong_answers(topic):
+    path = Path(__file__).parent / "wrong_answers" / f"{topic}.py"
+    assert path.exists(), f"no wrong answers for lib/exercises/{topic}.py: write {path.name}"
+    spec = importlib.util.spec_from_file_location(f"wrong_answers_{topic}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.WRONG
 
 
-WRONG = _load_wrong_answers()
+WRONG = {ex_id: fns for module in sorted(set(exercises.CHAPTERS.values()))
+         for ex_id, fns in _load_wrong_answers(module.rsplit(".", 1)[1]).items()}
 WRONG_CASES = [pytest.param(ex_id, fn, id=f"{ex_id}-{fn.__name__}") for ex_id, fns in WRONG.items() for fn in fns]
 
 
-def test_chapter_has_five_exercises_worth_ten_points():
-    assert [ex.id for ex in EXERCISES] == [
+@pytest.mark.parametrize("chapter", exercises.chapters())
+def test_every_chapter_has_three_to_six_exercises(chapter):
+    assert 3 <= len(exercises.for_chapter(chapter)) <= 6
+
+
+def test_exercise_ids_are_unique_across_the_course():
+    ids = [ex.id for ex in EXERCISES]
+    assert len(ids) == len(set(ids))
+
+
+def test_chapter_01_has_five_exercises_worth_ten_points():
+    assert [ex.id for ex in exercises.for_chapter(CHAPTER)] == [
         "mse_loss_and_grad", "gd_step", "gradient_descent", "learning_rates", "steps_to_tolerance"]
-    assert sum(ex.points for ex in EXERCISES) == 10
+    assert sum(ex.points for ex in exercises.for_chapter(CHAPTER)) == 10
 
 
 @pytest.mark.parametrize("ex", EXERCISES, ids=lambda ex: ex.id)
