@@ -318,7 +318,7 @@ class Child:
         except OSError:
             pass  # the child is gone: receive() says how
 
-    def receive(self, deadline: float, starting: bool = False) -> dict:
+    def receive(self, deadline: float, starting: bool = False, nonce: str | None = None) -> dict:
         while True:
             newline = self.buffer.find(b"\n")
             if newline >= 0:
@@ -328,9 +328,9 @@ class Child:
                     message = json.loads(line)
                 except ValueError:
                     continue  # noise: only well-formed messages count
-                if isinstance(message, dict):
+                if isinstance(message, dict) and message.get("n") == nonce:
                     return message
-                continue
+                continue  # a stale or forged reply
             if len(self.buffer) > PROTOCOL_CAP:
                 self.kill()
                 raise ChildLost("crashed", f"the result was larger than {PROTOCOL_CAP // 2**20} MiB")
@@ -399,8 +399,9 @@ class Child:
                     self.buffer += data
 
     def request(self, message: dict, deadline: float) -> dict:
-        self.send(message)
-        return self.receive(deadline)
+        nonce = secrets.token_hex(8)
+        self.send(dict(message, n=nonce))
+        return self.receive(deadline, nonce=nonce)
 
     def kill(self) -> None:
         try:
