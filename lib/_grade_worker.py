@@ -30,6 +30,16 @@ import sys
 import traceback
 
 
+def _writable(directory: str) -> bool:
+    try:
+        with open(os.path.join(directory, ".descent-probe"), "w"):
+            pass
+        os.unlink(os.path.join(directory, ".descent-probe"))
+        return True
+    except OSError:
+        return False
+
+
 class _NoShell:
     """What ``get_ipython()`` returns here: magics and shell commands do nothing."""
 
@@ -151,6 +161,11 @@ def main() -> int:
     from lib import _sandbox
     workdir = _sandbox.confine(config["mode"], config["staging"], config["hide"], config.get("cgroup"),
                                config["limits"])
+    if config.get("selftest"):  # the parent's probe: can this platform confine a child this way?
+        import numpy  # noqa: F401  (imports still work under the limits)
+        writable = [d for d in ("/", "/usr", config["root"]) if config["mode"] != "process-group" and _writable(d)]
+        print(json.dumps({"ok": not writable, "cwd": workdir, "writable": writable}))
+        return 0
     # everything the protocol needs, imported before the student's code can interfere
     import numpy  # noqa: F401
     from lib import _wire, checks, exercises  # noqa: F401

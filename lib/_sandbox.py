@@ -67,42 +67,59 @@ class Isolation:
     def describe(self) -> str:
         parts = [self.mode]
         parts.append("network isolated" if self.network else "NO network isolation")
+        root = hasattr(os, "geteuid") and os.geteuid() == 0
         parts.append("pids cgroup" if self.cgroup_root else
-                     ("RLIMIT_NPROC" if self.mode != "root-namespaces" else "process count NOT limited"))
+                     ("process count NOT limited" if root and self.mode != "user-namespaces" else "RLIMIT_NPROC"))
         return ", ".join(parts)
 
 
 _NS_FLAGS = ["--pid", "--mount", "--net", "--fork", "--kill-child", "--mount-proc"]
 
 
-def _works(cmd: list[str]) -> bool:
-    try:
-        return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+def _selftest(mode: str, unshare: str | None, cgroup_root: str | None) -> bool:
+    """Start the real worker in ``mode`` with ``selftest``: it confines itself and reports."""
+    import json
+    import tempfile
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="descent-probe-") as tmp:
+        config = {"root": str(root), "mode": mode, "staging": tmp, "hide": [], "cgroup": None, "selftest": True,
+                  "limits": {"memory": 3 * 2**30, "fsize": 2**24, "nproc": 64, "nofile": 256, "core": 0, "cpu": 30}}
+        iso = Isolation(mode, False, False, False, cgroup_root, unshare)
+        argv = command(iso, [sys.executable, "-I", str(root / "lib" / "_grade_worker.py"), json.dumps(config)])
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                                  cwd=tmp, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+            return proc.returncode == 0 and json.loads(proc.stdout.strip().splitlines()[-1]).get("ok") is True
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            return False
 
 
 def probe(force: str | None = None) -> Isolation:
-    """What this platform allows (tries the real commands once). ``force`` picks a weaker mode."""
+    """The best isolation this platform allows, found by starting a real confined worker once.
+    ``force`` (``"user-namespaces"`` or ``"process-group"``) skips the stronger modes."""
     unshare = shutil.which("unshare") if sys.platform.startswith("linux") else None
     notes: list[str] = []
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if force != "process-group" and unshare and is_root and _works([unshare, *_NS_FLAGS, "true"]):
-        cg = _cgroup_root()
+    cg = _cgroup_root() if is_root else None
+    if force is None and unshare and is_root and _selftest("root-namespaces", unshare, cg):
         if cg is None:
             notes.append("no writable pids cgroup: the number of processes is limited only by the "
                          "namespace's teardown and the wall-clock limit")
         return Isolation("root-namespaces", True, True, True, cg, unshare, notes)
-    if force != "process-group" and unshare and _works([unshare, "--user", "--map-root-user", *_NS_FLAGS, "true"]):
+    if force in (None, "user-namespaces") and unshare and _selftest("user-namespaces", unshare, None):
         return Isolation("user-namespaces", True, True, True, None, unshare, notes)
-    if unshare is None and sys.platform.startswith("linux"):
+    if force:
+        notes.append(f"a weaker sandbox was asked for (--isolation {force})")
+    elif unshare is None and sys.platform.startswith("linux"):
         notes.append("util-linux `unshare` not found: no network or filesystem isolation")
     elif sys.platform.startswith("linux"):
-        notes.append("not root and user namespaces are disabled: no network or filesystem isolation")
+        notes.append("namespaces unavailable (not root, user namespaces disabled): no network or filesystem isolation")
     else:
         notes.append(f"{sys.platform}: no namespaces; RLIMIT_AS may be ignored (macOS)")
-    return Isolation("process-group", False, False, False, None, None, notes)
+    if is_root and cg is None:
+        notes.append("running as root without a pids cgroup: RLIMIT_NPROC does not apply to root, so the "
+                     "number of processes is NOT limited (only swept afterwards)")
+    return Isolation("process-group", False, False, False, cg, None, notes)
 
 
 def command(iso: Isolation, argv: list[str]) -> list[str]:
@@ -356,6 +373,9 @@ def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, li
         _set_limits(limits)
         _drop_capabilities(libc)
     else:
+        if cgroup:
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+                f.write("0\n")
         if limits.get("nproc") is not None:
             limits = dict(limits, nproc=count_own_tasks() + limits["nproc"])
         _set_limits(limits)

@@ -824,8 +824,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"wall-clock limit per cell and per exercise (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MIB",
                         help=f"address-space limit of each child (default {DEFAULT_MEMORY_MB})")
-    parser.add_argument("--isolation", choices=["auto", "process-group"], default="auto",
-                        help="'process-group' disables namespaces (for debugging)")
+    parser.add_argument("--isolation", choices=["auto", "user-namespaces", "process-group"], default="auto",
+                        help="use a weaker sandbox than the best available (for comparison and debugging)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no table on stdout")
     args = parser.parse_args(argv)
     if args.timeout <= 0:

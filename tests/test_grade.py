@@ -447,3 +447,22 @@ def test_grader_error_exit_code_2(tmp_path):
 def test_missing_file_is_not_gradable(tmp_path):
     proc, _ = _run([tmp_path / "nobody.ipynb"], cwd=tmp_path)
     assert proc.returncode == 1 and "not gradable" in proc.stdout
+
+
+# --- the shared judge -------------------------------------------------------------------------------
+
+def test_partial_credit_counts_every_passing_case():
+    """With partial_credit the judge tries every case; without, it stops at the first failure."""
+    import dataclasses
+    from lib.checks import Outcome, assess
+    ex = exercises.get("steps_to_tolerance")
+    cases = ex.make_cases()
+    expected = [reference_result(ex, c) for c in cases]
+
+    def call(i, case):  # right on the even cases only
+        return Outcome(expected[i] if i % 2 == 0 else -1, case.args, case.kwargs)
+
+    strict = assess(ex, cases, expected, call)
+    partial = assess(dataclasses.replace(ex, partial_credit=True), cases, expected, call)
+    assert strict.status == partial.status == "fail" and strict.message == partial.message
+    assert strict.passed_cases == 1 and partial.passed_cases == (len(cases) + 1) // 2
