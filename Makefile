@@ -19,7 +19,7 @@ help:
 	@echo "make test        every test: unit, notebooks (nbval), book build, built-site checks"
 	@echo "make lab         JupyterLab on the course"
 	@echo "make exercises   regenerate the student notebooks from exercises/source/"
-	@echo "make grade NB='a.ipynb b/'   grade submissions (see README)"
+	@echo "make grade NB='a.ipynb b/' [ARGS='--jobs 2 --csv grades.csv']   grade submissions (see README)"
 	@echo "make golden      re-record the torch golden trajectories (installs torch==2.13.0 in .venv-golden)"
 	@echo "make clean       remove build outputs (distclean: also .venv and _vendor)"
 
@@ -56,7 +56,7 @@ exercises: setup
 
 grade: setup
 	@test -n "$(NB)" || { echo "usage: make grade NB='submissions/alice.ipynb submissions/bob/'"; exit 2; }
-	$(PY) -m lib.grade $(NB)
+	$(PY) -m lib.grade $(NB) $(ARGS)
 
 golden:
 	@test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden

@@ -1,40 +1,43 @@
-"""The grader's child process: run one submission and report each exercise as a JSON line.
+"""The grader's child process: runs one student's code and serves calls of their functions.
 
-    python -m lib._grade_worker NOTEBOOK RESULTS_FILE [EXERCISE_ID_TO_SKIP...]
+    python -I lib/_grade_worker.py CONFIG_JSON
 
-Started by :mod:`lib.grade` in a fresh temporary directory, in its own process group and
-under a time limit; student code runs here, never in the grader's process. The worker
+Started by :mod:`lib.grade` (never by hand), usually as PID 1 of new PID / mount / network
+namespaces. Before it reads the submission it confines itself (:func:`lib._sandbox.confine`:
+read-only file system, private ``/tmp`` working directory holding only the copy of the
+submission, resource limits, no capabilities). It then answers requests, one JSON line each
+way, on two pipes whose descriptors are in the config:
 
-1. reads the notebook (a corrupt file gives a ``not_gradable`` line and exit status 0:
-   that is a result, not a crash);
-2. finds the chapter: the notebook metadata ``descent.chapter``, else the chapter whose
-   exercises the check cells' ``grade_id`` name;
-3. executes the code cells in order in one namespace, as a kernel would (IPython magics are
-   transformed and ignored; check cells are skipped; an exception is recorded and execution
-   continues, like ``pytest --nbval-lax``);
-4. for each exercise of the chapter, writes ``{"event": "start", "id": ...}``, runs
-   :func:`lib.checks.run_exercise` on the function the student defined, and writes the result.
+``{"op": "exec", "index": i, "source": ...}``
+    run one code cell in the notebook's namespace -> ``{"op": "executed", "error": ...}``
+``{"op": "call", "function": f, "exercise": id, "seed": s, "args": [...], "kwargs": {...}}``
+    call the student's function on decoded inputs -> ``{"op": "returned", "value": ...,
+    "args": ..., "kwargs": ...}`` (the inputs as they are after the call, to detect mutation),
+    ``{"op": "raised", "type": ..., "message": ..., "where": ...}``, ``{"op": "missing"}`` or
+    ``{"op": "not_callable", "what": ...}``
 
-Every line is flushed as it is written, so if the parent kills the process for running too
-long, the results so far survive and the exercise that hung is the one started but not
-finished.
+Values cross as plain data (:mod:`lib._wire`). The first message, ``{"op": "ready"}``, is sent
+before any student code runs; after that nothing this process says is trusted by the parent:
+it only ever reports values, which the parent compares with its own reference results.
 """
 
 from __future__ import annotations
 
 import json
 import linecache
+import os
 import sys
 import traceback
 
 
-class _Reporter:
-    def __init__(self, path: str):
-        self._file = open(path, "a", encoding="utf-8")
-
-    def __call__(self, event: str, **fields) -> None:
-        self._file.write(json.dumps({"event": event, **fields}, default=str) + "\n")
-        self._file.flush()
+def _writable(directory: str) -> bool:
+    try:
+        with open(os.path.join(directory, ".descent-probe"), "w"):
+            pass
+        os.unlink(os.path.join(directory, ".descent-probe"))
+        return True
+    except OSError:
+        return False
 
 
 class _NoShell:
@@ -44,101 +47,141 @@ class _NoShell:
         return lambda *args, **kwargs: None
 
 
-def _find_chapter(nb) -> str:
-    from lib import exercises
-    chapter = (nb.metadata.get("descent") or {}).get("chapter")
-    if chapter:
-        exercises.for_chapter(chapter)  # LookupError if unknown
-        return chapter
-    ids = {(c.get("metadata", {}).get("descent") or {}).get("grade_id") for c in nb.cells} - {None}
-    for chapter in exercises.chapters():
-        if ids & {ex.id for ex in exercises.for_chapter(chapter)}:
-            return chapter
-    raise LookupError("the notebook names no chapter (metadata descent.chapter) and has no known check cells")
+def _needs_ipython(source: str) -> bool:
+    for line in source.splitlines():
+        s = line.strip()
+        if s.startswith(("%", "!")) or (s.endswith("?") and not s.startswith("#")):
+            return True
+    return False
 
 
 def _short_error(exc: BaseException, filename: str) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-    where = f" (line {frames[-1].lineno})" if frames else ""
     if isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno})" if exc.lineno else ""
         return f"SyntaxError: {exc.msg}{where}"
-    text = str(exc).strip().splitlines()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    where = f" (line {frames[-1].lineno})" if frames else ""
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:
+        text = []
     return f"{type(exc).__name__}{': ' + text[0][:150] if text else ''}{where}"
 
 
-def run(notebook_path: str, results_path: str, skip: tuple[str, ...] = ()) -> None:
-    report = _Reporter(results_path)
-    try:
-        import nbformat
-        nb = nbformat.read(notebook_path, as_version=4)
-        chapter = _find_chapter(nb)
-    except Exception as exc:  # unreadable, not JSON, not a notebook, unknown chapter
-        report("not_gradable", reason=f"{type(exc).__name__}: {str(exc).strip()[:300]}")
-        return
+class Worker:
+    def __init__(self, requests, responses):
+        self.requests, self.responses = requests, responses
+        self.namespace = {"__name__": "__main__", "get_ipython": lambda: _NoShell()}
+        self._cases: dict = {}
+        self._transform = None
+        self.nonce = None
 
-    from lib import exercises
-    from lib.checks import run_exercise
-    exs = exercises.for_chapter(chapter)
-    report("chapter", chapter=chapter, exercises=[ex.id for ex in exs])
+    def send(self, **message) -> None:
+        message["n"] = self.nonce  # the request's nonce: the parent ignores replies without it
+        self.responses.write(json.dumps(message, allow_nan=True) + "\n")
+        self.responses.flush()
 
-    from IPython.core.inputtransformer2 import TransformerManager
-    transform = TransformerManager().transform_cell
-    namespace = {"__name__": "__main__", "get_ipython": lambda: _NoShell()}
-    try:
-        from IPython.display import display
-        namespace["display"] = display
-    except ImportError:  # pragma: no cover
-        pass
-
-    cell_errors: dict[int, str] = {}
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        if (cell.get("metadata", {}).get("descent") or {}).get("grade_id"):
-            continue  # check cells are run below, one exercise at a time
+    # -- cells ----------------------------------------------------------------------------
+    def exec_cell(self, index: int, source: str) -> None:
         filename = f"<cell {index}>"
         try:
-            source = transform(cell.source)
+            if _needs_ipython(source):
+                if self._transform is None:
+                    from IPython.core.inputtransformer2 import TransformerManager
+                    self._transform = TransformerManager().transform_cell
+                source = self._transform(source)
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-            exec(compile(source, filename, "exec"), namespace)
+            exec(compile(source, filename, "exec"), self.namespace)
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, even SystemExit
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            error = _short_error(exc, filename)
-            cell_errors[index] = error
-            report("cell_error", cell=index, error=error)
+            self.send(op="executed", error=_short_error(exc, filename), exc_type=type(exc).__name__)
+            return
+        self.send(op="executed", error=None)
 
-    for ex in exs:
-        if ex.id in skip:
-            continue
-        report("start", id=ex.id)
-        if ex.function not in namespace:
-            culprit = [i for i in cell_errors if f"def {ex.function}(" in nb.cells[i].source]
-            why = (f": its cell (cell {culprit[0]}) raised {cell_errors[culprit[0]]}" if culprit
-                   else ": keep the function's name and its `def` cell")
-            report("result", id=ex.id, status="missing", passed_cases=0, total_cases=0,
-                   message=f"{ex.function} is not defined{why}")
-            continue
+    # -- calls ----------------------------------------------------------------------------
+    def _lazy(self, ref: dict):
+        from lib import exercises
+        key = (ref["exercise"], ref.get("seed"))
+        if key not in self._cases:
+            self._cases[key] = exercises.get(ref["exercise"]).make_cases(ref.get("seed"))
+        case = self._cases[key][int(ref["case"])]
+        path = list(ref["path"])
+        obj = case.args if path[0] == "args" else case.kwargs
+        for step in path[1:]:
+            obj = obj[step]
+        return obj.build()
+
+    def call(self, msg: dict) -> None:
+        from lib import _wire
+        from lib.checks import _where
+        name = msg["function"]
+        if name not in self.namespace:
+            self.send(op="missing")
+            return
+        fn = self.namespace[name]
+        if not callable(fn) or isinstance(fn, type):
+            self.send(op="not_callable", what=type(fn).__name__[:80])
+            return
+        args = _wire.decode(msg["args"], self._lazy)
+        kwargs = _wire.decode(msg["kwargs"], self._lazy)
         try:
-            result = run_exercise(ex.id, namespace[ex.function])
-            report("result", id=ex.id, **result._asdict())
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from student code, say
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            report("result", id=ex.id, status="error", passed_cases=0, total_cases=0,
-                   message=f"your {ex.function} raised {type(exc).__name__}")
-    report("done")
+            value = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001
+            try:
+                text = str(exc)[:1000]
+            except Exception:
+                text = ""
+            try:
+                where = _where(exc)
+            except Exception:
+                where = ""
+            self.send(op="raised", type=type(exc).__name__[:80], message=text, where=where[:300])
+            return
+        self.send(op="returned", value=_wire.to_plain(value), args=_wire.to_plain(tuple(args)),
+                  kwargs=_wire.to_plain(dict(kwargs)))
+
+    def serve(self) -> None:
+        for line in self.requests:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            op = msg.get("op")
+            self.nonce = msg.get("n")
+            if op == "exec":
+                self.exec_cell(int(msg["index"]), str(msg["source"]))
+            elif op == "call":
+                self.call(msg)
+            elif op == "bye":
+                break
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    run(argv[0], argv[1], tuple(argv[2:]))
+def main() -> int:
+    config = json.loads(sys.argv[1])
+    sys.path.insert(0, config["root"])
+    from lib import _sandbox
+    workdir = _sandbox.confine(config["mode"], config["staging"], config["hide"], config.get("cgroup"),
+                               config["limits"])
+    if config.get("selftest"):  # the parent's probe: can this platform confine a child this way?
+        import numpy  # noqa: F401  (imports still work under the limits)
+        writable = [d for d in ("/", "/usr", config["root"]) if config["mode"] != "process-group" and _writable(d)]
+        print(json.dumps({"ok": not writable, "cwd": workdir, "writable": writable}))
+        return 0
+    # everything the protocol needs, imported before the student's code can interfere
+    import numpy  # noqa: F401
+    from lib import _wire, checks, exercises  # noqa: F401
+    requests = os.fdopen(config["request_fd"], "r", encoding="utf-8", newline="\n")
+    responses = os.fdopen(config["response_fd"], "w", encoding="utf-8", newline="\n")
+    worker = Worker(requests, responses)
+    worker.send(op="ready", pid=os.getpid(), cwd=workdir, files=sorted(os.listdir(workdir)))
+    worker.serve()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BaseException as exc:  # noqa: BLE001 - say why on stderr, the parent shows it
+        if not isinstance(exc, SystemExit):
+            print(f"grading worker failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            os._exit(3)
+        raise

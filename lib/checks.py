@@ -15,6 +15,12 @@ traceback through this module.
 
 :func:`run_exercise` does the same work but never raises; it returns a :class:`Result`, which
 is what the grader (:mod:`lib.grade`) records. ``check`` is a thin wrapper on it.
+
+Both paths share one judge, :func:`assess`: it takes the exercise, its cases, the reference
+results, and a ``call(index, case)`` that returns an :class:`Outcome` (the value returned and
+the inputs as they were after the call, or the exception raised). In a notebook ``call`` runs
+the function in this process; in the grader it asks the sandboxed child process and receives
+plain data only (:mod:`lib._wire`), so a check cell and the grader always agree.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import numpy as np
 from lib import exercises as _registry
 from lib.exercises import Exercise, Lazy
 
-__all__ = ["check", "run_exercise", "Result", "compare", "short_repr"]
+__all__ = ["check", "run_exercise", "assess", "Outcome", "Opaque", "Result", "compare", "compare_kind", "short_repr"]
 
 PASS, FAIL, ERROR, NOT_IMPLEMENTED, NOT_CALLABLE = "pass", "fail", "error", "not_implemented", "not_callable"
 
@@ -45,10 +51,39 @@ class Result(NamedTuple):
     passed_cases: int
     total_cases: int
     message: str
+    #: for "fail": "value", "shape", "dtype", "type", "non-finite" or "mutated";
+    #: for "error": the exception's type name
+    reason: str = ""
 
     @property
     def passed(self) -> bool:
         return self.status == PASS
+
+
+class Opaque:
+    """A value that is not plain data (not a number, numeric array, or tuple / list / dict of
+    them), as received from the grader's child process: only its type name crosses over."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str):
+        self.type_name = str(type_name)[:80]
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object>"
+
+
+class Outcome(NamedTuple):
+    """What one call of the student's function did: ``value`` returned and the inputs
+    ``args`` / ``kwargs`` as they were afterwards; or, if it raised, ``exc_type`` (a name),
+    ``exc_message`` and ``where`` (" (line N of your code: ...)")."""
+
+    value: Any = None
+    args: tuple = ()
+    kwargs: dict = {}
+    exc_type: str | None = None
+    exc_message: str = ""
+    where: str = ""
 
 
 # --- short, readable representations -----------------------------------------------------------
@@ -86,6 +121,8 @@ def _repr(x: Any) -> str:
         return f"({inner},)" if len(x) == 1 else f"({inner})"
     if isinstance(x, list):
         return "[" + ", ".join(_repr(v) for v in x) + "]"
+    if isinstance(x, Opaque):
+        return repr(x)
     if callable(x):
         return getattr(x, "__name__", type(x).__name__)
     try:
@@ -135,6 +172,8 @@ _KIND_NAMES = {"b": "a boolean", "i": "an integer", "f": "a float", "c": "a comp
 
 
 def _what(x: Any) -> str:
+    if isinstance(x, Opaque):
+        return f"an object of type {x.type_name} (return plain numbers and NumPy arrays)"
     if isinstance(x, np.ndarray):
         return f"an array of shape {x.shape} and dtype {x.dtype}"
     if isinstance(x, dict):
@@ -151,46 +190,54 @@ def compare(expected: Any, got: Any, rtol: float, atol: float, path: str = "") -
     numbers and arrays must have the same shape and kind (bool / integer / float), floats
     must agree within ``numpy.isclose(got, expected, rtol, atol)``, integers exactly.
     """
+    problem = compare_kind(expected, got, rtol, atol, path)
+    return None if problem is None else problem[1]
+
+
+def compare_kind(expected: Any, got: Any, rtol: float, atol: float, path: str = "") -> tuple[str, str] | None:
+    """Like :func:`compare`, but return ``(kind, sentence)``: ``kind`` is ``"type"`` (another
+    kind of object or container), ``"shape"``, ``"dtype"``, ``"non-finite"`` or ``"value"``."""
     where = f" at {path}" if path else ""
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"expected a dict{where}, got {_what(got)}"
+            return "type", f"expected a dict{where}, got {_what(got)}"
         if set(map(str, expected)) != set(map(str, got)) or set(expected) != set(got):
-            return f"expected a dict with keys {sorted(map(str, expected))}{where}, got keys {sorted(map(str, got))}"
+            return "type", f"expected a dict with keys {sorted(map(str, expected))}{where}, got keys {sorted(map(str, got))}"
         for k in expected:
-            msg = compare(expected[k], got[k], rtol, atol, f"{path}[{k!r}]")
-            if msg:
-                return msg
+            problem = compare_kind(expected[k], got[k], rtol, atol, f"{path}[{k!r}]")
+            if problem:
+                return problem
         return None
     if isinstance(expected, (list, tuple)):
         if not isinstance(got, (list, tuple)):
-            return f"expected a {type(expected).__name__} of length {len(expected)}{where}, got {_what(got)}"
+            return "type", f"expected a {type(expected).__name__} of length {len(expected)}{where}, got {_what(got)}"
         if len(got) != len(expected):
-            return f"expected a {type(expected).__name__} of length {len(expected)}{where}, got {_what(got)}"
+            return "type", f"expected a {type(expected).__name__} of length {len(expected)}{where}, got {_what(got)}"
         for i, (e, g) in enumerate(zip(expected, got)):
-            msg = compare(e, g, rtol, atol, f"{path}[{i}]")
-            if msg:
-                return msg
+            problem = compare_kind(e, g, rtol, atol, f"{path}[{i}]")
+            if problem:
+                return problem
         return None
     # a number or an array
     ekind, gkind = _kind(expected), _kind(got)
     if gkind is None:
         if np.ndim(expected):
-            return f"expected an array of shape {np.shape(expected)}{where}, got {_what(got)}"
-        return f"expected {_KIND_NAMES.get(ekind, 'a number')}{where}, got {_what(got)}"
+            return "type", f"expected an array of shape {np.shape(expected)}{where}, got {_what(got)}"
+        return "type", f"expected {_KIND_NAMES.get(ekind, 'a number')}{where}, got {_what(got)}"
     eshape, gshape = np.shape(expected), np.shape(got)
     if eshape != gshape:
         if eshape == ():
-            return f"expected a single number{where}, got {_what(got)}"
-        return f"expected an array of shape {eshape}{where}, got shape {gshape}"
+            return "shape", f"expected a single number{where}, got {_what(got)}"
+        return "shape", f"expected an array of shape {eshape}{where}, got shape {gshape}"
     if ekind != gkind:
-        return (f"expected {_KIND_NAMES.get(ekind, ekind)}{where}, got {_KIND_NAMES.get(gkind, gkind)} "
-                f"({short_repr(got, 60)})" + (" -- return int(...)" if ekind == "i" and gkind == "f" else ""))
+        return "dtype", (f"expected {_KIND_NAMES.get(ekind, ekind)}{where}, got {_KIND_NAMES.get(gkind, gkind)} "
+                         f"({short_repr(got, 60)})" + (" -- return int(...)" if ekind == "i" and gkind == "f" else ""))
     e, g = np.asarray(expected), np.asarray(got)
     if gkind in "fc" and not np.all(np.isfinite(g)):
         bad = "NaN" if np.any(np.isnan(g)) else "inf"
-        return (f"{'your ' + path if path else 'your result'} contains {bad}: {short_repr(got)} (expected {short_repr(expected)}); "
-                "look for a division by zero, a sign error that makes the iteration diverge, or an overflow")
+        return "non-finite", (
+            f"{'your ' + path if path else 'your result'} contains {bad}: {short_repr(got)} (expected {short_repr(expected)}); "
+            "look for a division by zero, a sign error that makes the iteration diverge, or an overflow")
     if gkind in "fc":
         ok = np.isclose(g, e, rtol=rtol, atol=atol)
     else:
@@ -198,10 +245,10 @@ def compare(expected: Any, got: Any, rtol: float, atol: float, path: str = "") -
     if not np.all(ok):
         if e.ndim:
             idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-            return (f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)} "
-                    f"(first difference at index {idx if len(idx) > 1 else idx[0]}: "
-                    f"expected {short_repr(e[idx])}, got {short_repr(g[idx])})")
-        return f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)}"
+            return "value", (f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)} "
+                             f"(first difference at index {idx if len(idx) > 1 else idx[0]}: "
+                             f"expected {short_repr(e[idx])}, got {short_repr(g[idx])})")
+        return "value", f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)}"
     return None
 
 
@@ -216,8 +263,8 @@ def _unchanged(before: Any, after: Any) -> bool:
     if isinstance(before, np.ndarray):
         return isinstance(after, np.ndarray) and before.shape == after.shape and \
             before.dtype == after.dtype and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
-    if isinstance(before, Lazy) or callable(before):
-        return True
+    if isinstance(before, Lazy) or callable(before) or isinstance(after, Opaque):
+        return isinstance(before, Lazy) or callable(before)
     try:
         return bool(before == after) or (before != before and after != after)
     except Exception:
@@ -260,66 +307,109 @@ def _where(exc: BaseException) -> str:
     return f" (line {f.lineno} of your code: `{_truncate(line, 80)}`)" if line else f" (line {f.lineno} of your code)"
 
 
-def _exception_message(ex: Exercise, exc: BaseException, case) -> tuple[str, str]:
-    if isinstance(exc, NotImplementedError):
+def _exception_message(ex: Exercise, exc_type: str, exc_message: str, where: str, case) -> tuple[str, str]:
+    if exc_type == "NotImplementedError":
         return NOT_IMPLEMENTED, (f"{ex.function} is not implemented yet: replace "
                                  "`raise NotImplementedError` with your code")
-    text = str(exc).strip().splitlines()
+    text = str(exc_message).strip().splitlines()
     detail = f": {_truncate(text[0], 150)}" if text and text[0] else ""
-    return ERROR, (f"your {ex.function} raised {type(exc).__name__}{detail}{_where(exc)}\n"
+    return ERROR, (f"your {ex.function} raised {exc_type}{detail}{where}\n"
                    f"  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}")
 
 
 # --- running an exercise -----------------------------------------------------------------------
 
-def run_exercise(exercise_id: str, fn: Any) -> Result:
+def run_exercise(exercise_id: str, fn: Any, seed: int | None = None) -> Result:
     """Check ``fn`` against exercise ``exercise_id`` on every case; never raises.
 
     The result's message is the first problem found (cases are tried in order and checking
-    stops at the first failure), or a one-line summary when every case passes.
+    stops at the first failure, unless the exercise gives partial credit), or a one-line
+    summary when every case passes. ``seed`` draws other cases (see ``Exercise.make_cases``).
     """
     try:
         ex = _registry.get(exercise_id)
     except LookupError as exc:
         return Result(ERROR, 0, 0, str(exc))
     try:
-        return _run(ex, fn)
+        not_callable = _not_callable(ex, fn)
+        if not_callable:
+            return not_callable
+        cases = ex.make_cases(seed)
+        expected = [reference_result(ex, case) for case in cases]
+        return assess(ex, cases, expected, lambda i, case: call_here(fn, case))
     except Exception as exc:  # a bug in the checker or a hostile result: report, do not crash
         return Result(ERROR, 0, 0, f"the checker could not check {ex.function}: "
                                    f"{type(exc).__name__}: {_truncate(str(exc), 200)}")
 
 
-def _run(ex: Exercise, fn: Any) -> Result:
-    if not callable(fn) or isinstance(fn, type):
-        if fn is None:
-            what = "None"
-        elif isinstance(fn, type):
-            what = f"the class {fn.__name__}"
-        else:
-            name = type(fn).__name__
-            what = f"{'an' if name[0] in 'aeiou' or name == 'ndarray' else 'a'} {name} ({short_repr(fn, 40)})"
-        return Result(NOT_CALLABLE, 0, 0, f"{ex.function} should be a function, but you passed {what}; "
-                                          f"define it with `def {ex.function}(...):` and run that cell first")
-    cases = ex.make_cases()
+def _not_callable(ex: Exercise, fn: Any) -> Result | None:
+    if callable(fn) and not isinstance(fn, type):
+        return None
+    if fn is None:
+        what = "None"
+    elif isinstance(fn, type):
+        what = f"the class {fn.__name__}"
+    else:
+        name = type(fn).__name__
+        what = f"{'an' if name[0] in 'aeiou' or name == 'ndarray' else 'a'} {name} ({short_repr(fn, 40)})"
+    return Result(NOT_CALLABLE, 0, 0, f"{ex.function} should be a function, but you passed {what}; "
+                                      f"define it with `def {ex.function}(...):` and run that cell first")
+
+
+def reference_result(ex: Exercise, case) -> Any:
+    """The reference solution's result on ``case`` (computed on copies of its inputs)."""
+    return ex.reference(*_materialise(copy.deepcopy(case.args)), **_materialise(copy.deepcopy(case.kwargs)))
+
+
+def call_here(fn: Any, case) -> Outcome:
+    """Call ``fn`` on deep copies of the case's inputs in this process, as a check cell does."""
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+    try:
+        with np.errstate(all="ignore"):
+            value = _call(fn, args, kwargs)
+    except (Exception, SystemExit) as exc:
+        return Outcome(exc_type=type(exc).__name__, exc_message=str(exc), where=_where(exc))
+    return Outcome(value, args, kwargs)
+
+
+def assess(ex: Exercise, cases: list, expected: list, call) -> Result:
+    """Judge the student's function on ``cases``: ``expected[i]`` is the reference result of
+    ``cases[i]`` and ``call(i, case)`` returns the :class:`Outcome` of the student's function.
+
+    Shared by the notebook checks (``call`` runs the function here) and the grader (``call``
+    asks the sandboxed child, and may raise to abort the exercise). Cases run in order; the
+    first problem is the message. Without ``ex.partial_credit`` checking stops there; with
+    it every case runs and ``passed_cases`` counts the cases that pass.
+    """
     total = len(cases)
+    first: Result | None = None
+    passed = 0
     for i, case in enumerate(cases):
-        expected = ex.reference(*_materialise(copy.deepcopy(case.args)),
-                                **_materialise(copy.deepcopy(case.kwargs)))
-        pristine = (copy.deepcopy(case.args), copy.deepcopy(case.kwargs))
-        args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
-        try:
-            with np.errstate(all="ignore"):
-                got = _call(fn, args, kwargs)
-        except (Exception, SystemExit) as exc:
-            status, message = _exception_message(ex, exc, case)
-            return Result(status, i, total, message)
-        problem = compare(expected, got, ex.rtol, ex.atol, "result" if isinstance(expected, (tuple, list, dict)) else "")
-        if problem is None and not ex.may_mutate:
-            problem = _mutation(ex, pristine, (args, kwargs))
-        if problem is not None:
-            return Result(FAIL, i, total, f"{ex.function} is wrong for case {i + 1} of {total}: "
-                                          f"{problem}\n  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}")
-    return Result(PASS, total, total, f"{ex.id}: all {total} cases pass ({_points(ex.points)})")
+        out = call(i, case)
+        problem: Result | None = None
+        if out.exc_type is not None:
+            status, message = _exception_message(ex, out.exc_type, out.exc_message, out.where, case)
+            problem = Result(status, i, total, message, "" if status == NOT_IMPLEMENTED else out.exc_type)
+        else:
+            found = compare_kind(expected[i], out.value, ex.rtol, ex.atol,
+                                 "result" if isinstance(expected[i], (tuple, list, dict)) else "")
+            if found is None and not ex.may_mutate:
+                mutated = _mutation(ex, (case.args, case.kwargs), (out.args, out.kwargs))
+                found = None if mutated is None else ("mutated", mutated)
+            if found is not None:
+                problem = Result(FAIL, i, total, f"{ex.function} is wrong for case {i + 1} of {total}: "
+                                                 f"{found[1]}\n  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}",
+                                 found[0])
+        if problem is None:
+            passed += 1
+            continue
+        if first is None:
+            first = problem
+        if not getattr(ex, "partial_credit", False) or problem.status == NOT_IMPLEMENTED:
+            break
+    if first is None:
+        return Result(PASS, total, total, f"{ex.id}: all {total} cases pass ({_points(ex.points)})")
+    return first._replace(passed_cases=passed)
 
 
 def _call(fn, args, kwargs):

@@ -70,6 +70,12 @@ class Exercise:
     ``numpy.random.Generator`` (the checker seeds it from the id). Results are compared with
     ``rtol`` / ``atol`` (``numpy.isclose`` semantics); integers and booleans exactly. With
     ``may_mutate=False`` (the default) the student's function must leave its inputs unchanged.
+    With ``partial_credit=True`` the grader gives ``points * passed / total`` instead of all or
+    nothing (every case is then tried, not only those up to the first failure).
+
+    The grader's hidden cases (``python -m lib.grade --seed S``) call ``cases`` with a
+    generator seeded from ``S`` and the id: write ``cases`` so that another generator gives
+    other inputs (at least a couple of cases drawn from ``rng``), not only fixed ones.
     """
 
     id: str
@@ -82,15 +88,19 @@ class Exercise:
     rtol: float = 1e-7
     atol: float = 1e-10
     may_mutate: bool = False
+    partial_credit: bool = False
 
     @property
     def seed(self) -> int:
         """The seed of the case generator: fixed by the id, so cases never change by accident."""
         return zlib.crc32(self.id.encode())
 
-    def make_cases(self) -> list:
+    def make_cases(self, seed: int | None = None) -> list:
+        """The cases: the public ones (``seed=None``, what the notebook's check cell uses) or,
+        for another ``seed``, hidden ones drawn from a generator seeded by ``(seed, id)``."""
         import numpy as np
-        return list(self.cases(np.random.default_rng(self.seed)))
+        rng = np.random.default_rng(self.seed if seed is None else [int(seed), self.seed])
+        return list(self.cases(rng))
 
 
 def chapters() -> list[str]:

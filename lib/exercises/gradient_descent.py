@@ -157,6 +157,10 @@ def _gradient_descent_cases(rng):
     H3 = _spd(rng, 3, 20.0)
     lr3 = 1.0 / np.linalg.eigvalsh(H3)[-1]
     theta3 = rng.normal(size=3)
+    H4 = _rotated(rng.uniform(0.5, 5.0, size=2), rng.uniform(0, np.pi))
+    lr4 = float(rng.uniform(0.5, 1.5) / np.linalg.eigvalsh(H4)[-1])
+    theta4 = rng.normal(size=2)
+    k4 = int(rng.integers(3, 15))
     return [
         Case((quadratic_grad(H1), np.array([1.0, 1.0]), 0.1, _tol_between(H1, [1.0, 1.0], 0.1, 25), 1000),
              note="stops when the gradient is small"),
@@ -166,6 +170,8 @@ def _gradient_descent_cases(rng):
         Case((quadratic_grad(H2), np.array([1.0, 1.0]), 0.2, 1e-8, 0), note="max_steps = 0"),
         Case((quadratic_grad(H3), theta3, lr3, _tol_between(H3, theta3, lr3, 12), 500),
              note="three parameters, a non-diagonal Hessian"),
+        Case((quadratic_grad(H4), theta4, lr4, _tol_between(H4, theta4, lr4, k4), 1000),
+             note="a rotated quadratic"),
     ]
 
 
@@ -175,6 +181,7 @@ def _learning_rates_cases(rng):
         Case((np.diag([8.0, 2.0]),), note="the largest eigenvalue first"),
         Case((_rotated([1.0, 9.0], 0.7),), note="a non-diagonal Hessian"),
         Case((_spd(rng, 4, 50.0),), note="four parameters"),
+        Case((_rotated(rng.uniform(0.1, 20.0, size=2), rng.uniform(0, np.pi)),), note="a rotated 2x2 Hessian"),
         Case((np.array([[4.0]]),), note="one parameter"),
         Case((np.eye(3),), note="κ = 1"),
     ]
@@ -188,6 +195,10 @@ def _steps_cases(rng):
         Case((1e4, 1e-8), note="a badly conditioned problem"),
         Case((3.0, 0.3), note="a loose tolerance"),
         Case((7.0, 1.0), note="tol = 1: no step is needed"),
+        Case((float(np.round(10 ** rng.uniform(0.2, 3.0), 3)), float(10.0 ** -rng.integers(2, 10))),
+             note="another condition number"),
+        Case((float(np.round(rng.uniform(2.0, 50.0), 2)), float(np.round(rng.uniform(0.05, 0.5), 3))),
+             note="a loose tolerance"),
     ]
 
 
