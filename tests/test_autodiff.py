@@ -11,7 +11,7 @@ import sympy as sp
 from lib import autodiff as AD
 from lib import gradcheck
 from lib.autodiff import Dual, DomainError, Var
-from lib.autodiff import forward, reverse
+from lib.autodiff import forward, reverse, tables
 
 X1, X2, X3 = SYMBOLS = sp.symbols("x1 x2 x3", positive=True)
 
@@ -228,7 +228,7 @@ def test_gradcheck_difference_quotients_and_optimal_steps():
         gradcheck.numerical_hvp(lambda p: p, [1.0], [1.0, 2.0])
 
 
-@pytest.mark.parametrize("module", [AD, forward, reverse, gradcheck])
+@pytest.mark.parametrize("module", [AD, forward, reverse, tables, gradcheck])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
