@@ -33,7 +33,8 @@ import numpy as np
 
 from lib.tree import check_same_structure, tree_leaves, tree_map, tree_paths
 
-__all__ = ["numerical_gradient", "relative_error", "GradientCheck", "check_gradient", "assert_gradient"]
+__all__ = ["numerical_gradient", "relative_error", "GradientCheck", "check_gradient", "assert_gradient",
+           "difference_quotient", "error_model", "optimal_step", "numerical_hvp"]
 
 EPS = np.finfo(np.float64).eps
 
@@ -173,3 +174,101 @@ def assert_gradient(f: Callable[[Any], float], grad: Callable[[Any], Any], x: An
         raise AssertionError(
             f"gradient check failed: relative error {result.max_relative_error:.2e} > {tol:g} at "
             f"{result.worst}: analytic {a[k]:.6g}, central difference {n[k]:.6g}")
+
+
+# --------------------------------------------------------------------------------------------
+# One derivative, studied: truncation against round-off (chapter 2)
+
+def difference_quotient(f: Callable, x: float, h: Any, *, method: str = "central",
+                        dtype: Any = np.float64) -> np.ndarray:
+    r"""The forward :math:`(f(x+h)-f(x))/h` or central :math:`(f(x+h)-f(x-h))/(2h)` difference
+    quotient, computed entirely in ``dtype`` (``np.float64`` or ``np.float32``); ``h`` may be an
+    array of steps. ``f`` must be a NumPy function that keeps the dtype (``np.sin``, ``np.exp``).
+    In ``float32`` a step below about :math:`10^{-7}|x|` can give :math:`x + h = x` and the
+    quotient 0. :cite:p:`nocedal2006numerical`
+
+    >>> float(difference_quotient(np.sin, 1.0, 1e-5))             # cos 1 = 0.5403023...
+    0.5403023058...
+    """
+    if method not in {"central", "forward"}:
+        raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
+    dtype = np.dtype(dtype).type
+    if dtype not in (np.float16, np.float32, np.float64):
+        raise ValueError(f"dtype must be a NumPy float type such as np.float32, got {dtype}")
+    x = dtype(x)
+    h = np.asarray(h, dtype=dtype)
+    if np.any(h <= 0):
+        raise ValueError("every step h must be positive")
+    with np.errstate(all="ignore"):
+        if method == "forward":
+            return (f(x + h) - f(x)) / h
+        return (f(x + h) - f(x - h)) / (dtype(2) * h)
+
+
+def error_model(h: Any, method: str, *, eps: float, f0: float, f2: float = 0.0,
+                f3: float = 0.0) -> np.ndarray:
+    r"""The usual bound on the error of a difference quotient: truncation plus round-off,
+
+    .. math:: E_{\text{fwd}}(h) = \frac{h}{2}|f''| + \frac{2\varepsilon|f|}{h}, \qquad
+              E_{\text{ctr}}(h) = \frac{h^2}{6}|f'''| + \frac{\varepsilon|f|}{h},
+
+    where :math:`\varepsilon` is the machine epsilon and each evaluation of :math:`f` is
+    assumed correct to a relative :math:`\varepsilon` (``f0``, ``f2``, ``f3`` are
+    :math:`f, f'', f'''` at the point). :cite:p:`nocedal2006numerical` §8.1
+
+    >>> round(float(error_model(1e-8, "forward", eps=2.2e-16, f0=1.0, f2=1.0)), 12)
+    4.9e-08
+    """
+    h = np.asarray(h, dtype=float)
+    if method == "forward":
+        return h * abs(f2) / 2 + 2 * eps * abs(f0) / h
+    if method == "central":
+        return h ** 2 * abs(f3) / 6 + eps * abs(f0) / h
+    raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
+
+
+def optimal_step(method: str, *, eps: float, f0: float, f2: float = 0.0, f3: float = 0.0) -> float:
+    r"""The step that minimises :func:`error_model`: :math:`h^\star = 2\sqrt{\varepsilon|f|/|f''|}`
+    (forward, error :math:`O(\sqrt{\varepsilon})`) or :math:`h^\star = (3\varepsilon|f|/|f'''|)^{1/3}`
+    (central, error :math:`O(\varepsilon^{2/3})`). :cite:p:`nocedal2006numerical`
+
+    >>> round(optimal_step("central", eps=2.2e-16, f0=1.0, f3=1.0), 8)
+    8.71e-06
+    """
+    if method == "forward":
+        if f2 == 0:
+            raise ValueError("f2 = f''(x) = 0: the forward-difference model has no optimum")
+        return float(2 * np.sqrt(eps * abs(f0) / abs(f2)))
+    if method == "central":
+        if f3 == 0:
+            raise ValueError("f3 = f'''(x) = 0: the central-difference model has no optimum")
+        return float((3 * eps * abs(f0) / abs(f3)) ** (1 / 3))
+    raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
+
+
+def numerical_hvp(grad: Callable[[np.ndarray], np.ndarray], x: Any, v: Any, *,
+                  h: float | None = None) -> np.ndarray:
+    r"""A Hessian-vector product from two gradients, by a central difference along ``v``:
+
+    .. math:: \nabla^2 f(x)\, v \approx \frac{\nabla f(x + h v) - \nabla f(x - h v)}{2h},
+
+    error :math:`O(h^2)` plus round-off; default :math:`h = \varepsilon^{1/3}\max(1,\|x\|)/\|v\|`.
+    Needs only a gradient function (e.g. a hand-written backward pass); the exact alternative is
+    forward-over-reverse, :func:`lib.autodiff.hvp` :cite:p:`pearlmutter1994fast`. torch:
+    ``torch.autograd.functional.hvp``; JAX: ``jax.jvp(jax.grad(f), (x,), (v,))``.
+
+    >>> numerical_hvp(lambda x: np.array([2 * x[0] * x[1], x[0] ** 2]), [1.0, 2.0], [1.0, 0.0]).round(6)
+    array([4., 2.])
+    """
+    x = np.asarray(x, dtype=float)
+    v = np.asarray(v, dtype=float)
+    if x.shape != v.shape:
+        raise ValueError(f"x and v must have the same shape, got {x.shape} and {v.shape}")
+    norm_v = float(np.linalg.norm(v))
+    if norm_v == 0:
+        return np.zeros_like(x)
+    if h is None:
+        h = EPS ** (1 / 3) * max(1.0, float(np.linalg.norm(x))) / norm_v
+    if not h > 0:
+        raise ValueError(f"the step h must be positive, got {h}")
+    return (np.asarray(grad(x + h * v), dtype=float) - np.asarray(grad(x - h * v), dtype=float)) / (2 * h)
