@@ -27,7 +27,7 @@ import numpy as np
 
 from lib.optim.base import GradientTransformation, check_grads
 from lib.optim.transforms import _check_nonnegative
-from lib.tree import tree_leaves, tree_map
+from lib.tree import tree_map
 
 __all__ = [
     "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
@@ -519,10 +519,9 @@ def scale_by_belief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16, eps_
     Placement of the two epsilons: the paper's Algorithm 2 adds :math:`\epsilon` *inside*
     :math:`s_t` (``eps_root`` here, stored in the state and so accumulated over steps) and
     then writes :math:`\hat m_t / (\sqrt{\hat s_t} + \epsilon)` (``eps`` here, outside the root):
-    the same :math:`\epsilon` twice. optax (and this function) keeps the two places but
-    with separate values, both :math:`10^{-16}` by default; the paper's default is
-    :math:`\epsilon = 10^{-8}` in the denominator, :math:`\varepsilon_{\text{root}}=0` per
-    optax's note. With ``nesterov=True`` :math:`\hat m_t` is replaced by optax's look-ahead
+    the same :math:`\epsilon` twice. optax (and this function) keeps both places with
+    separate values, both :math:`10^{-16}` by default (optax's note gives the paper's
+    defaults as ``eps=1e-8``, ``eps_root=0``). With ``nesterov=True`` :math:`\hat m_t` is replaced by optax's look-ahead
     :math:`\beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)`.
 
     optax: ``optax.scale_by_belief(b1, b2, eps, eps_root, nesterov=nesterov)`` (golden data
