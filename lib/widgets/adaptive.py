@@ -66,6 +66,8 @@ METHOD_STYLES: dict[str, dict] = {
 #: The race's courses (names in :mod:`lib.functions`), each from the function's own start.
 RACE_FUNCTIONS = ("beale", "ravine", "saddle")
 RACE_STEPS = 300
+#: Contour grid points a side in the widget (the lesson's figures use plotting's default).
+CONTOUR_GRID = 80
 #: Learning rates tried by :func:`tune_learning_rate`: 10^-3 ... 10^0.5, half a decade apart.
 LR_GRID = tuple(float(v) for v in 10.0 ** np.arange(-3.0, 0.51, 0.5))
 #: f - f* below this counts as "arrived" (the score stops rewarding further digits).
@@ -189,11 +191,11 @@ def draw_race(result: RaceResult, fig) -> None:
 
     f = _objective(result.function)
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.1)})
-    plotting.contour(ax_path, f, n=100)
+    plotting.contour(ax_path, f, n=CONTOUR_GRID, levels=18)
     for m, lr, path, gap, div in zip(result.methods, result.lrs, result.paths, result.gaps,
                                      result.diverged):
         style = METHOD_STYLES[m]
-        line = plotting.path(ax_path, path, color=style["color"], markersize=0.8)
+        line = plotting.path(ax_path, path, color=style["color"], marker="", markersize=1.5)
         if line is not None:
             line.set_linestyle(style["linestyle"])
         label = f"{m} η={lr:.2g}" + (" (diverged)" if div else "")
