@@ -337,9 +337,9 @@ def draw_effective_steps(data: EffectiveSteps, fig) -> None:
     top = max(float(g[0]) for g in data.gaps.values())
     ax_loss.set_ylim(1e-16, top * 10)          # below 1e-16 the differences are rounding
     ax_step.legend(loc="upper right", fontsize="x-small", frameon=False)
-    ax_step.set_title("solid: θ₁ (curvature 1), dashed: θ₂ (κ)", fontsize="x-small")
     ax_step.set_ylabel("effective step η/(√v+ε)")
-    _finish(fig, ax_step, ax_loss, data.summary, "f(θ_t) − f*", xlabel_left="update t")
+    _finish(fig, ax_step, ax_loss, data.summary + "\nsolid: θ₁ (curvature 1), dashed: θ₂ (curvature κ)",
+            "f(θ_t) − f*", xlabel_left="update t")
 
 
 def effective_step_widget() -> Widget:
@@ -374,7 +374,7 @@ def _power_of_ten(value: float, pos=None) -> str:
 
 
 def _log_axis(ax) -> None:
-    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
     ax.yaxis.set_minor_locator(ticker.NullLocator())
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
 
@@ -384,7 +384,7 @@ def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: 
     if xlabel_left:
         ax_left.set_xlabel(xlabel_left)
         _log_axis(ax_left)
-        ax_left.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
+        ax_left.xaxis.set_major_locator(ticker.MaxNLocator(3, integer=True))
     else:
         ax_left.set_xlabel("θ₁")
         ax_left.set_ylabel("θ₂", labelpad=0)
@@ -393,9 +393,10 @@ def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: 
     ax_right.set_xlabel("step t")
     ax_right.set_ylabel(right_ylabel)
     _log_axis(ax_right)
-    ax_right.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
+    ax_right.xaxis.set_major_locator(ticker.MaxNLocator(3, integer=True))
     fig.suptitle(title, fontsize="small")
-    fig.subplots_adjust(left=0.09, right=0.975, bottom=0.15, top=0.88, wspace=0.3)
+    fig.subplots_adjust(left=0.09, right=0.975, bottom=0.15, top=0.86 if "\n" in title else 0.88,
+                        wspace=0.3)
 
 
 def _style():
