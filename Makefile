@@ -20,7 +20,7 @@ help:
 	@echo "make lab         JupyterLab on the course"
 	@echo "make exercises   regenerate the student notebooks from exercises/source/"
 	@echo "make grade NB='a.ipynb b/' [ARGS='--jobs 2 --csv grades.csv']   grade submissions (see README)"
-	@echo "make golden      re-record the torch golden trajectories (installs torch==2.13.0 in .venv-golden)"
+	@echo "make golden      re-record the golden trajectories (torch==2.13.0, optax==0.2.8 in .venv-golden)"
 	@echo "make clean       remove build outputs (distclean: also .venv and _vendor)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -60,8 +60,9 @@ grade: setup
 
 golden:
 	@test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden
-	.venv-golden/bin/python -m pip install --quiet torch==2.13.0 numpy
+	.venv-golden/bin/python -m pip install --quiet torch==2.13.0 numpy jax==0.10.2 optax==0.2.8
 	.venv-golden/bin/python tests/golden/record_torch.py
+	.venv-golden/bin/python tests/golden/record_optax.py
 
 freeze: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements-tested.txt

@@ -12,6 +12,12 @@ Named optimizers use PyTorch's hyperparameter names and defaults and reproduce
 """
 
 from lib.optim.base import GradientTransformation, apply_updates, chain, check_grads, identity, run
+from lib.optim.adaptive import (
+    ScaleByAdagradState, ScaleByAdamaxState, ScaleByAdamState, ScaleByBeliefState, ScaleByNadamState,
+    ScaleByRadamState, ScaleByRmsState, scale_by_adagrad, scale_by_adam, scale_by_adamax, scale_by_belief,
+    scale_by_nadam, scale_by_radam, scale_by_rms,
+)
+from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
 from lib.optim.sgd import sgd
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
@@ -22,4 +28,10 @@ __all__ = [
     "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
     "scale_by_learning_rate", "add_decayed_weights", "trace", "learning_rate_at",
     "ScaleByLearningRateState", "TraceState", "sgd",
+    # chapter 05: adaptive methods
+    "scale_by_adagrad", "scale_by_rms", "scale_by_adam", "scale_by_adamax", "scale_by_nadam",
+    "scale_by_radam", "scale_by_belief",
+    "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
+    "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
+    "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
 ]

@@ -40,8 +40,9 @@ How to run
 ----------
 Torch is deliberately not a dependency of the course; use a separate virtual environment::
 
-    python3 -m venv .venv-golden && .venv-golden/bin/pip install torch==2.13.0 numpy
-    make golden            # (installs torch==2.13.0 into .venv-golden and runs this) or:
+    python3 -m venv .venv-golden && .venv-golden/bin/pip install torch==2.13.0 numpy jax==0.10.2 optax==0.2.8
+    make golden            # (installs torch==2.13.0, optax into .venv-golden and runs this and
+                           #  record_optax.py) or:
     .venv-golden/bin/python tests/golden/record_torch.py            # all files
     .venv-golden/bin/python tests/golden/record_torch.py sgd_torch  # one file
 
@@ -159,9 +160,73 @@ SGD_CASES = [
          schedule=lambda t: 0.15 * 0.97 ** t),
 ]
 
+# chapter 05: every flag of every adaptive optimizer in torch.optim. Learning rates are far
+# above torch's defaults so that 120 steps travel a long way (and the rectified / unrectified
+# phases of RAdam, the warm-up of NAdam's mu_t, Adagrad's decay all show).
+ADAM_STATE = ("exp_avg", "exp_avg_sq")
+ADAPTIVE_CASES = [
+    # Adagrad
+    Case("adagrad", "Adagrad", "adagrad", dict(lr=0.3), state=("sum",)),
+    Case("adagrad_lr_decay", "Adagrad", "adagrad", dict(lr=0.5, lr_decay=0.05)),
+    Case("adagrad_weight_decay_initial_accumulator", "Adagrad", "adagrad",
+         dict(lr=0.3, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6), state=("sum",)),
+    Case("adagrad_schedule_lr_decay", "Adagrad", "adagrad", dict(lr=0.0, lr_decay=0.01),
+         schedule=warmup_cosine(0.5, warmup=10, steps=120)),
+    # RMSprop
+    Case("rmsprop", "RMSprop", "rmsprop", dict(lr=0.01), state=("square_avg",)),
+    Case("rmsprop_centered", "RMSprop", "rmsprop", dict(lr=0.01, centered=True),
+         state=("square_avg", "grad_avg")),
+    Case("rmsprop_momentum", "RMSprop", "rmsprop", dict(lr=0.005, momentum=0.9), state=MB),
+    Case("rmsprop_all_flags", "RMSprop", "rmsprop",
+         dict(lr=0.005, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.8, centered=True),
+         state=("square_avg", "grad_avg", "momentum_buffer")),
+    Case("rmsprop_schedule_momentum", "RMSprop", "rmsprop", dict(lr=0.0, momentum=0.5),
+         schedule=lambda t: 0.01 * 0.98 ** t),
+    # Adam / AMSGrad / decoupled (AdamW)
+    Case("adam", "Adam", "adam", dict(lr=0.05), state=ADAM_STATE),
+    Case("adam_betas_eps", "Adam", "adam", dict(lr=0.05, betas=(0.5, 0.9), eps=1e-3)),
+    Case("adam_amsgrad", "Adam", "adam", dict(lr=0.05, amsgrad=True),
+         state=ADAM_STATE + ("max_exp_avg_sq",)),
+    Case("adam_weight_decay", "Adam", "adam", dict(lr=0.05, weight_decay=0.1)),
+    Case("adam_decoupled_weight_decay", "Adam", "adam",
+         dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    Case("adam_amsgrad_weight_decay", "Adam", "adam", dict(lr=0.05, weight_decay=0.1, amsgrad=True)),
+    Case("adam_schedule_weight_decay", "Adam", "adam", dict(lr=0.0, weight_decay=0.05),
+         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    Case("adamw", "AdamW", "adamw", dict(lr=0.05)),  # torch's default weight_decay=1e-2
+    Case("adamw_amsgrad_schedule", "AdamW", "adamw", dict(lr=0.0, weight_decay=0.2, amsgrad=True),
+         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    # AdaMax
+    Case("adamax", "Adamax", "adamax", dict(lr=0.05), state=("exp_avg", "exp_inf")),
+    Case("adamax_weight_decay_betas", "Adamax", "adamax",
+         dict(lr=0.05, betas=(0.8, 0.99), eps=1e-4, weight_decay=0.1)),
+    Case("adamax_schedule", "Adamax", "adamax", dict(lr=0.0), schedule=lambda t: 0.08 * 0.98 ** t),
+    # NAdam
+    Case("nadam", "NAdam", "nadam", dict(lr=0.05), state=ADAM_STATE + ("mu_product",)),
+    Case("nadam_weight_decay", "NAdam", "nadam", dict(lr=0.05, weight_decay=0.1)),
+    Case("nadam_decoupled_weight_decay", "NAdam", "nadam",
+         dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    Case("nadam_momentum_decay_betas", "NAdam", "nadam",
+         dict(lr=0.05, betas=(0.8, 0.99), momentum_decay=0.02), state=("mu_product",)),
+    Case("nadam_no_momentum_decay", "NAdam", "nadam", dict(lr=0.05, momentum_decay=0.0)),
+    Case("nadam_schedule_decoupled", "NAdam", "nadam",
+         dict(lr=0.0, weight_decay=0.1, decoupled_weight_decay=True),
+         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    # RAdam
+    Case("radam", "RAdam", "radam", dict(lr=0.05), state=ADAM_STATE),
+    Case("radam_weight_decay", "RAdam", "radam", dict(lr=0.05, weight_decay=0.1)),
+    Case("radam_decoupled_weight_decay", "RAdam", "radam",
+         dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    Case("radam_betas_eps", "RAdam", "radam", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-3)),
+    # rho_inf = 2/(1-0.6) - 1 = 4 <= 5: never rectified, momentum SGD throughout
+    Case("radam_never_rectified", "RAdam", "radam", dict(lr=0.05, betas=(0.9, 0.6))),
+    Case("radam_schedule", "RAdam", "radam", dict(lr=0.0), schedule=lambda t: 0.08 * 0.98 ** t),
+]
+
 # output file (tests/data/<key>.npz) -> cases
 FILES: dict[str, list[Case]] = {
     "sgd_torch": SGD_CASES,
+    "adaptive_torch": ADAPTIVE_CASES,
 }
 
 
@@ -179,7 +244,8 @@ def run_torch(case: Case, problem: Problem, arrays: dict) -> tuple[dict, np.ndar
     names = list(problem.shapes)
     params = {n: torch.tensor(arrays["init"][n], dtype=torch.float64, requires_grad=True)
               for n in names}
-    opt = getattr(torch.optim, case.optimizer)([params[n] for n in names], **case.hparams)
+    # foreach=False: the single-tensor code path (the CPU default, made explicit)
+    opt = getattr(torch.optim, case.optimizer)([params[n] for n in names], **case.hparams, foreach=False)
     traj = {n: [params[n].detach().numpy().copy()] for n in names}
     lrs = []
     for t in range(problem.steps):
@@ -201,14 +267,22 @@ def run_torch(case: Case, problem: Problem, arrays: dict) -> tuple[dict, np.ndar
             None if case.schedule is None else np.array(lrs), state)
 
 
-def record(file_key: str, cases: list[Case]) -> Path:
-    import torch
+def record(file_key: str, cases: list[Case], runner: Callable | None = None,
+           versions: dict | None = None, source: str = "tests/golden/record_torch.py") -> Path:
+    """Run every case with ``runner`` (default :func:`run_torch`) and write ``tests/data/<file_key>.npz``.
+
+    ``versions`` goes into the metadata (default: torch's and NumPy's versions).
+    """
+    if runner is None:
+        import torch
+
+        runner, versions = run_torch, {"torch": torch.__version__}
 
     out: dict[str, np.ndarray] = {}
     meta: dict = {
         "format": 1,
-        "source": "tests/golden/record_torch.py",
-        "torch": torch.__version__,
+        "source": source,
+        **versions,
         "numpy": np.__version__,
         "dtype": "float64",
         "gradient": "g_t[name] = reshape(A[name] @ ravel(theta_t[name]) + b[name] + noise[name][t])",
@@ -228,7 +302,7 @@ def record(file_key: str, cases: list[Case]) -> Path:
                 "shapes": {n: list(s) for n, s in problem.shapes.items()},
                 "steps": problem.steps, "seed": problem.seed,
             }
-        traj, lrs, state = run_torch(case, problem, arrays_by_problem[problem.name])
+        traj, lrs, state = runner(case, problem, arrays_by_problem[problem.name])
         for n, a in traj.items():
             out[f"case/{case.name}/traj/{n}"] = a
         if lrs is not None:
