@@ -424,3 +424,17 @@ def test_transforms_validate():
         optim.scale_by_adam(eps_root=-1.0)
     with pytest.raises(TypeError, match="beta"):
         optim.scale_by_radam(b2="0.9")
+
+
+@pytest.mark.parametrize("name", ["adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief"])
+def test_integer_gradients_are_treated_as_floats(name):
+    """An integer gradient array (e.g. np.array([3, -1])) must behave like its float version."""
+    tx = getattr(optim, name)(lr=0.1)
+    params = np.array([1.0, 2.0])
+    results = []
+    for grads in (np.array([3, -1]), np.array([3.0, -1.0])):
+        state = tx.init(params)
+        for _ in range(2):
+            updates, state = tx.update(grads, state, params)
+        results.append(optim.apply_updates(params, updates))
+    np.testing.assert_array_equal(results[0], results[1])

@@ -68,9 +68,20 @@ class _Results:
         self.values = values
 
 
+def _as_float(g: Any, like: Any) -> np.ndarray:
+    """The gradient as a floating array (integer gradients take the state's float dtype), so that
+    the in-place updates below never have to cast a float into an integer array."""
+    g = np.asarray(g)
+    if g.dtype.kind != "f":
+        like = np.asarray(like)
+        g = g.astype(like.dtype if like.dtype.kind == "f" else np.float64)
+    return g
+
+
 def _map_leaves(fn, n_out: int, grads: Any, *states: Any) -> tuple:
     """``fn(g, *state_leaves) -> (a_1, ..., a_n)`` leaf by leaf; returns ``n_out`` trees like ``grads``."""
-    results = tree_map(lambda *leaves: _Results(fn(*map(np.asarray, leaves))), grads, *states)
+    results = tree_map(lambda g, *leaves: _Results(fn(_as_float(g, leaves[0] if leaves else g),
+                                                     *map(np.asarray, leaves))), grads, *states)
     return tuple(tree_map(lambda r, i=i: r.values[i], results) for i in range(n_out))
 
 
