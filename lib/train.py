@@ -271,8 +271,8 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     if valxy is not None and valxy[1].dtype.kind in "iu":
         _check_labels(valxy[1], valxy[0].shape[0], C, "val.y")
 
+    per_epoch = n // batch_size if drop_last else -(-n // batch_size)
     B = min(batch_size, n)
-    per_epoch = n // B if drop_last else -(-n // B)
     if per_epoch == 0:
         raise ValueError(f"drop_last=True with batch_size={batch_size} > n={n} leaves no batch")
     total = epochs * per_epoch
