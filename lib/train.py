@@ -129,7 +129,8 @@ def _show_progress(progress) -> bool:
 
 
 class _Progress:
-    """A one-line text bar on stderr: epochs done, last loss, elapsed time and ETA.
+    """A one-line text bar on stderr: epoch, progress, mean mini-batch loss of the current
+    epoch so far, elapsed time and ETA.
 
     With ``progress="auto"`` nothing is printed for runs shorter than ``delay`` seconds."""
 
@@ -142,7 +143,7 @@ class _Progress:
         self.last = -math.inf
         self.shown = False
 
-    def update(self, step: int, epoch: int, loss: float, force: bool = False) -> None:
+    def update(self, step: int, epoch: int, losses: np.ndarray, force: bool = False) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -153,15 +154,17 @@ class _Progress:
         done = step / self.total
         bar = "#" * int(round(done * self.WIDTH))
         eta = elapsed * (1 - done) / done if done > 0 else math.nan
+        with np.errstate(all="ignore"):
+            loss = float(np.mean(losses)) if losses.size else math.nan
         line = (f"\repoch {epoch}/{self.epochs} [{bar:<{self.WIDTH}}] {100 * done:3.0f}%  "
                 f"loss {loss:.4g}  {elapsed:.1f}s elapsed, ETA {eta:.1f}s ")
         sys.stderr.write(line)
         sys.stderr.flush()
         self.shown = True
 
-    def close(self, step: int, epoch: int, loss: float) -> None:
+    def close(self, step: int, epoch: int, losses: np.ndarray) -> None:
         if self.enabled:
-            self.update(step, epoch, loss, force=True)
+            self.update(step, epoch, losses, force=True)
             if self.shown:
                 sys.stderr.write("\n")
                 sys.stderr.flush()
@@ -291,12 +294,13 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     excluded = 0.0            # seconds spent evaluating / printing
     diverged, message = False, ""
     epochs_done = 0
-    loss = math.nan
+    current = 0               # the epoch under way (1-based), for the progress bar
     perf = time.perf_counter
     isfinite = math.isfinite
     t0 = perf()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for e in range(epochs):
+            current = e + 1
             for Xb, yb in minibatches(X, y, B, rng=rng, shuffle=True, drop_last=drop_last):
                 loss, grads = loss_and_grad(params, Xb, yb)
                 step_loss[k] = loss
@@ -315,7 +319,7 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
                 k += 1
                 if show:
                     t = perf()
-                    bar.update(k, e + 1, loss)
+                    bar.update(k, e + 1, step_loss[e * per_epoch:k])
                     excluded += perf() - t
             if diverged:
                 break
@@ -334,7 +338,7 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
             excluded += perf() - t
             if diverged:
                 break
-    bar.close(k, epochs_done, loss)
+    bar.close(k, current, step_loss[max(current - 1, 0) * per_epoch:k])
     if not diverged:
         parts = [f"trained {epochs_done} epoch{'s' if epochs_done != 1 else ''} ({k} steps of "
                  f"batch size {B}) in {wall[k - 1] if k else 0.0:.2f} s"]

@@ -206,3 +206,21 @@ def test_one_epoch_of_minibatch_sgd_on_digits_is_fast(digits):
     best = _epoch_time(digits, 32)
     print(f"one epoch, B=32, mlp(64, 32, 10) on digits: {best * 1e3:.1f} ms (best of 3)")
     assert best < 0.2
+
+
+def test_any_model_with_the_contract_trains_even_regression():
+    """A least-squares Model on float targets: the loop uses loss_and_grad; accuracy is NaN."""
+    from lib.data import linear_regression
+    from lib.nn import Model
+
+    data, w_star = linear_regression(n=200, d=3, noise=0.01, seed=0)
+
+    def loss_and_grad(p, X, y):
+        r = X @ p["w"] - y
+        return 0.5 * float(r @ r) / len(y), {"w": X.T @ r / len(y)}
+
+    model = Model("least_squares", lambda seed=0: {"w": np.zeros(3)}, loss_and_grad,
+                  lambda p, X: (X @ p["w"])[:, None])
+    h = train(model, model.init(0), sgd(lr=0.1), data, epochs=20, batch_size=10, progress=False)
+    assert not h.diverged and np.isnan(h.train_acc).all()
+    np.testing.assert_allclose(h.params["w"], w_star, atol=0.02)
