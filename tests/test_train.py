@@ -85,12 +85,12 @@ def test_full_batch_is_gradient_descent(digits):
 
 def test_softmax_regression_learns_digits(digits):
     model = softmax_regression(64, 10)
-    h = train(model, model.init(0), sgd(lr=0.1), digits.train, epochs=3, batch_size=32, val=digits.val,
+    h = train(model, model.init(0), sgd(lr=0.2), digits.train, epochs=5, batch_size=32, val=digits.val,
               progress=False)
-    assert h.val_acc[-1] > 0.9
+    assert h.val_acc[-1] > 0.92          # 93.6% with this seed; every epoch is above 89%
     assert h.val_acc[-1] == pytest.approx(accuracy(model, h.params, digits.val.X, digits.val.y))
     assert h.train_loss[-1] < h.step_loss[0] == pytest.approx(np.log(10))
-    assert "validation accuracy" in h.message and "3 epochs" in h.message
+    assert "validation accuracy" in h.message and "5 epochs" in h.message
 
 
 def test_momentum_and_schedules_work(digits):
