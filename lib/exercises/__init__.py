@@ -32,6 +32,7 @@ __all__ = ["Case", "Exercise", "Lazy", "CHAPTERS", "chapters", "for_chapter", "g
 CHAPTERS: dict[str, str] = {
     "01-gradient-descent": "lib.exercises.gradient_descent",
     "02-computing-gradients": "lib.exercises.computing_gradients",
+    "03-stochastic-gradient-descent": "lib.exercises.sgd",
     "05-adaptive-methods": "lib.exercises.adaptive",
 }
 
