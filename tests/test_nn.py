@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import lib.nn
+from lib import nn
 from lib.gradcheck import check_gradient
 from lib.nn import (
     Model, accuracy, linear_backward, linear_forward, mlp, relu_backward, relu_forward,
@@ -219,3 +220,18 @@ def test_diverged_parameters_give_nan_not_an_error():
 def test_model_is_a_named_tuple_of_functions():
     model = mlp((3, 2))
     assert isinstance(model, Model) and model._fields == ("name", "init", "loss_and_grad", "predict")
+
+
+def test_l2_regularized_adds_penalty_and_gradient():
+    model = nn.l2_regularized(nn.softmax_regression(3, 4), 0.3)
+    rng = np.random.default_rng(0)
+    params = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6)
+    base = nn.softmax_regression(3, 4).loss_and_grad(params, X, y)[0]
+    loss, _ = model.loss_and_grad(params, X, y)
+    assert np.isclose(loss, base + 0.15 * (np.sum(params["W"] ** 2) + np.sum(params["b"] ** 2)))
+    result = check_gradient(lambda p: model.loss_and_grad(p, X, y)[0],
+                            lambda p: model.loss_and_grad(p, X, y)[1], params, tol=1e-6)
+    assert result.passed, result
+    with pytest.raises(ValueError, match="weight_decay"):
+        nn.l2_regularized(model, -1.0)

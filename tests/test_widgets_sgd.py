@@ -86,21 +86,6 @@ def test_batch_noise_run_is_deterministic():
 
 # ---------------------------------------------------------------------------- digits
 
-def test_l2_regularized_adds_penalty_and_gradient():
-    model = S.l2_regularized(nn.softmax_regression(3, 4), 0.3)
-    rng = np.random.default_rng(0)
-    params = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
-    X, y = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6)
-    base = nn.softmax_regression(3, 4).loss_and_grad(params, X, y)[0]
-    loss, _ = model.loss_and_grad(params, X, y)
-    assert np.isclose(loss, base + 0.15 * (np.sum(params["W"] ** 2) + np.sum(params["b"] ** 2)))
-    result = check_gradient(lambda p: model.loss_and_grad(p, X, y)[0],
-                            lambda p: model.loss_and_grad(p, X, y)[1], params, tol=1e-6)
-    assert result.passed, result
-    with pytest.raises(ValueError, match="weight_decay"):
-        S.l2_regularized(model, -1.0)
-
-
 def test_digits_grid_and_run():
     grid = S.digits_grid()
     assert grid.final_loss.shape == (len(S.DIGITS_BATCH_SIZES), len(S.DIGITS_LRS))
