@@ -239,3 +239,24 @@ def test_optimal_pair_is_the_grid_minimum_and_matches_a_run(kappa):
 def test_bad_input_is_explained(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_exercise_references_chain_into_the_reference_forms():
+    """The graded step exercises (checked against lib.optim.sgd) agree with lib.momentum."""
+    from lib.exercises import momentum as E
+    f = functions.rosenbrock()
+    lr, mu = 5e-4, 0.9
+    theta, buf = np.array(f.start), None
+    theta_nag, buf_nag = np.array(f.start), None
+    cm = M.run("torch", f.grad, f.start, lr, mu, 20)
+    look, v = np.array(f.start), np.zeros(2)
+    for t in range(20):
+        theta, buf = E.sgd_momentum_step(theta, buf, f.grad(theta), lr, mu, 0.0)
+        theta_nag, buf_nag = E.nesterov_step(theta_nag, buf_nag, f.grad(theta_nag), lr, mu)
+        look, v = M.nesterov_lookahead_step(look, v, f.grad, lr, mu)
+        assert np.allclose(theta, cm[t + 1], rtol=1e-12)
+        assert np.allclose(theta_nag, look + mu * v, rtol=1e-10)
+    for form in ("ema", "sign_flipped", "lr_inside"):
+        torch_lr, torch_mu = E.torch_momentum_hparams(form, 0.01, 0.9)
+        assert np.allclose(M.run(form, f.grad, f.start, 0.01, 0.9, 20),
+                           M.run("torch", f.grad, f.start, torch_lr, torch_mu, 20), rtol=1e-10)

@@ -31,6 +31,7 @@ __all__ = ["Case", "Exercise", "Lazy", "CHAPTERS", "chapters", "for_chapter", "g
 #: chapter name (the notebook's file stem) -> module defining its ``EXERCISES``
 CHAPTERS: dict[str, str] = {
     "01-gradient-descent": "lib.exercises.gradient_descent",
+    "04-momentum": "lib.exercises.momentum",
 }
 
 
