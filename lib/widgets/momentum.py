@@ -183,7 +183,7 @@ def quadratic_momentum_widget() -> Widget:
 
 ROSENBROCK_LRS = (1e-4, 3e-4, 1e-3, 2e-3)
 ROSENBROCK_MOMENTA = (0.5, 0.8, 0.9, 0.95, 0.99)
-ROSENBROCK_STEPS = 800
+ROSENBROCK_STEPS = 500
 
 
 class NesterovRosenbrockRun(NamedTuple):
