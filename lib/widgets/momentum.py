@@ -221,8 +221,8 @@ def nesterov_rosenbrock_run(lr: float = 1e-3, mu: float = 0.9,
     def text(v):
         return "diverges" if not math.isfinite(v) else f"f = {v:.1e}"
 
-    summary = (f"η = {lr:g}, μ = {mu:g}: momentum {text(final['momentum'])}, "
-               f"Nesterov {text(final['Nesterov'])} after {steps} steps")
+    summary = (f"η = {lr:g}, μ = {mu:g}, {steps} steps: momentum {text(final['momentum'])}, "
+               f"Nesterov {text(final['Nesterov'])}")
     return NesterovRosenbrockRun(float(lr), float(mu), paths, losses, final, summary)
 
 
