@@ -33,6 +33,7 @@ CHAPTERS: dict[str, str] = {
     "01-gradient-descent": "lib.exercises.gradient_descent",
     "02-computing-gradients": "lib.exercises.computing_gradients",
     "03-stochastic-gradient-descent": "lib.exercises.sgd",
+    "04-momentum": "lib.exercises.momentum",
     "05-adaptive-methods": "lib.exercises.adaptive",
 }
 
