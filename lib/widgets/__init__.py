@@ -381,3 +381,12 @@ def live(widget: Widget, *, dpi: float = 80, cache_size: int = 64):
     box.update = update
     redraw()
     return box
+
+
+def course_style():
+    """The ``style`` argument of the course's widgets: :func:`lib.plotting.apply_style`,
+    imported lazily (so that importing :mod:`lib.widgets` does not import the plotting module)."""
+    def apply():
+        from lib import plotting
+        plotting.apply_style()
+    return apply

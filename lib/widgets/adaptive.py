@@ -25,7 +25,8 @@ from matplotlib import ticker
 
 from lib import functions, optim
 from lib.optim import adaptive as transforms
-from lib.widgets import Control, Widget
+from lib.plotting import power_of_ten_label
+from lib.widgets import Control, Widget, course_style
 
 __all__ = [
     "METHODS", "METHOD_STYLES", "RACE_FUNCTIONS", "LR_GRID", "make_optimizer", "tune_learning_rate",
@@ -239,7 +240,7 @@ def race_widget() -> Widget:
         ),
         figsize=(7.5, 3.3),
         title="The optimizer race: each method at its own tuned learning rate, times a common factor",
-        style=_style(),
+        style=course_style(),
     )
 
 
@@ -353,30 +354,19 @@ def effective_step_widget() -> Widget:
         ),
         figsize=(7.5, 3.3),
         title="Per-coordinate step sizes on ½(θ₁² + κθ₂²), η = 0.01 for all three",
-        style=_style(),
+        style=course_style(),
     )
 
 
 # --------------------------------------------------------------------------------------------
 # Shared layout
 
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _power_of_ten(value: float, pos=None) -> str:
-    """"10⁻⁶" as plain text (mathtext costs ~8 ms a label)."""
-    if not value > 0:
-        return ""
-    exponent = math.log10(value)
-    if abs(exponent - round(exponent)) > 1e-9:
-        return ""
-    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPTS)
 
 
 def _log_axis(ax) -> None:
     ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
     ax.yaxis.set_minor_locator(ticker.NullLocator())
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
 
 
 def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: str = "") -> None:
@@ -399,9 +389,3 @@ def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: 
                         wspace=0.3)
 
 
-def _style():
-    """:func:`lib.plotting.apply_style`, imported lazily."""
-    def apply():
-        from lib import plotting
-        plotting.apply_style()
-    return apply

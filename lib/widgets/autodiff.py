@@ -21,7 +21,8 @@ from matplotlib import ticker
 
 from lib import autodiff as AD
 from lib import gradcheck
-from lib.widgets import Control, Widget
+from lib.plotting import power_of_ten_label
+from lib.widgets import Control, Widget, course_style
 
 __all__ = ["StepSizeStudy", "step_size_study", "draw_step_size_study", "step_size_widget",
            "worked_example", "worked_example_trace", "graph_layout", "draw_graph",
@@ -99,22 +100,12 @@ def step_size_study(h: float = 1e-5, method: str = "central", precision: str = "
                          h_star, H_GRID, errors, model, summary)
 
 
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _power_of_ten(value: float, pos=None) -> str:
-    if not value > 0:
-        return ""
-    exponent = math.log10(value)
-    if abs(exponent - round(exponent)) > 1e-9:
-        return ""
-    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPTS)
 
 
 def _log_axis(axis, numticks=6):
     axis.set_major_locator(ticker.LogLocator(base=10, numticks=numticks))
     axis.set_minor_locator(ticker.NullLocator())
-    axis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+    axis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
 
 
 def draw_step_size_study(s: StepSizeStudy, fig) -> None:
@@ -156,7 +147,7 @@ def step_size_widget() -> Widget:
         ),
         figsize=(7.5, 3.4),
         title="Finite differences: truncation error against round-off error",
-        style=_style(),
+        style=course_style(),
     )
 
 
@@ -331,13 +322,7 @@ def graph_explorer_widget() -> Widget:
         controls=(Control("step", tuple(range(n + 1)), "step", default=0, fmt="{}"),),
         figsize=(7.5, 3.6),
         title="Reverse mode on the worked example, step by step",
-        style=_style(),
+        style=course_style(),
     )
 
 
-def _style():
-    """:func:`lib.plotting.apply_style`, imported lazily."""
-    def apply():
-        from lib import plotting
-        plotting.apply_style()
-    return apply

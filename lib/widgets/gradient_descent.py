@@ -18,7 +18,8 @@ import numpy as np
 from matplotlib import ticker
 
 from lib import convergence, functions, optim
-from lib.widgets import Control, Widget
+from lib.plotting import power_of_ten_label
+from lib.widgets import Control, Widget, course_style
 
 __all__ = [
     "QuadraticRun", "quadratic_run", "draw_quadratic_run", "quadratic_learning_rate_widget",
@@ -155,7 +156,7 @@ def quadratic_learning_rate_widget() -> Widget:
         ),
         figsize=(7.5, 3.2),
         title="Gradient descent on a quadratic: the learning rate against the curvature",
-        style=_style(),
+        style=course_style(),
     )
 
 
@@ -256,21 +257,10 @@ def rosenbrock_widget() -> Widget:
         ),
         figsize=(7.5, 3.2),
         title="Gradient descent in Rosenbrock's valley",
-        style=_style(),
+        style=course_style(),
     )
 
 
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _power_of_ten(value: float, pos=None) -> str:
-    """"10⁻⁶" in plain text: matplotlib's default "$10^{-6}$" goes through mathtext, ~8 ms a label."""
-    if not value > 0:
-        return ""
-    exponent = math.log10(value)
-    if abs(exponent - round(exponent)) > 1e-9:
-        return f"{value:.0e}"
-    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPTS)
 
 
 def _finish(fig, ax_path, ax_loss, title: str) -> None:
@@ -286,15 +276,9 @@ def _finish(fig, ax_path, ax_loss, title: str) -> None:
     if ax_loss.get_yscale() == "log":
         ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
         ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-        ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+        ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     fig.suptitle(title, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.965, bottom=0.16, top=0.87, wspace=0.28)
 
 
-def _style():
-    """:func:`lib.plotting.apply_style`, imported lazily."""
-    def apply():
-        from lib import plotting
-        plotting.apply_style()
-    return apply

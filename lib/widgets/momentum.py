@@ -20,8 +20,9 @@ import numpy as np
 from matplotlib import ticker
 
 from lib import convergence, functions, optim
-from lib.widgets import Control, Widget
-from lib.widgets.gradient_descent import CONTOUR_GRID, _power_of_ten, _style
+from lib.plotting import power_of_ten_label
+from lib.widgets import Control, Widget, course_style
+from lib.widgets.gradient_descent import CONTOUR_GRID
 
 __all__ = [
     "MomentumQuadraticRun", "momentum_quadratic_run", "draw_momentum_quadratic_run",
@@ -174,7 +175,7 @@ def quadratic_momentum_widget() -> Widget:
         ),
         figsize=(7.5, 3.4),
         title="Momentum on a quadratic (κ = 25): the path and the iteration-matrix eigenvalues",
-        style=_style(),
+        style=course_style(),
     )
 
 
@@ -250,7 +251,7 @@ def draw_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
     if ax_loss.get_yscale() == "log":
         ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
         ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-        ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+        ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     ax_path.xaxis.set_major_locator(ticker.MaxNLocator(3))
     ax_path.yaxis.set_major_locator(ticker.MaxNLocator(3))
@@ -271,5 +272,5 @@ def rosenbrock_nesterov_widget() -> Widget:
         ),
         figsize=(7.5, 3.2),
         title="Momentum and Nesterov in Rosenbrock's valley",
-        style=_style(),
+        style=course_style(),
     )

@@ -21,8 +21,8 @@ from matplotlib import ticker
 
 from lib import data as datasets
 from lib import functions
-from lib.widgets import Control, Widget
-from lib.widgets.gradient_descent import _power_of_ten, _style
+from lib.plotting import power_of_ten_label
+from lib.widgets import Control, Widget, course_style
 
 __all__ = [
     "LeastSquares", "least_squares_problem", "noise_floor",
@@ -223,7 +223,7 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     ax_loss.set_ylabel("L(θ_t) − L*")
     ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
     ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     fig.suptitle(run.summary, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.97, bottom=0.16, top=0.87, wspace=0.25)
@@ -242,7 +242,7 @@ def batch_noise_widget() -> Widget:
         ),
         figsize=(7.5, 3.2),
         title="Mini-batch SGD on least squares: the batch size sets the noise",
-        style=_style(),
+        style=course_style(),
     )
 
 
@@ -368,7 +368,7 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
     ax_loss.set_ylabel("training loss")
     ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
     ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(DIGITS_EPOCHS, integer=True))
     ax_loss.legend(loc="lower left", fontsize="x-small")
 
@@ -403,5 +403,5 @@ def digits_widget() -> Widget:
         ),
         figsize=(7.5, 3.2),
         title="Softmax regression on the digits: learning rate against batch size",
-        style=_style(),
+        style=course_style(),
     )
