@@ -337,6 +337,16 @@ def count_own_tasks() -> int:
     return total
 
 
+def needs_tmp() -> bool:
+    """True when the course or the Python running it lives under ``/tmp`` (e.g. a clone made with
+    ``mktemp -d``): a private tmpfs over ``/tmp`` would then hide them from the child, so the
+    child gets its private tmpfs on its own staging directory instead (and ``/tmp`` stays
+    visible, read-only)."""
+    paths = [Path(__file__).resolve().parent.parent, Path(sys.prefix), Path(sys.base_prefix),
+             Path(os.path.realpath(sys.executable))]
+    return any(p == Path("/tmp") or Path("/tmp") in p.resolve().parents for p in paths)
+
+
 def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, limits: dict) -> str:
     """Lock this process down (called by the worker before it reads the submission); return
     the working directory to use. Raises ``OSError`` if a required step fails."""
@@ -362,11 +372,15 @@ def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, li
         for target in [*hide, "/sys/fs/cgroup"]:
             if os.path.isdir(target):
                 _mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
-        _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_SIZE},mode=1777")
+        if needs_tmp():
+            workdir = workdir_src  # a private tmpfs over the staging directory only (see needs_tmp)
+            _mount(libc, "tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_SIZE},mode=1777")
+        else:
+            _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_SIZE},mode=1777")
+            workdir = "/tmp/work"
+            os.mkdir(workdir, 0o777)
         if os.path.isdir("/dev/shm"):
             _mount(libc, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
-        workdir = "/tmp/work"
-        os.mkdir(workdir, 0o777)
         for name, data in files.items():
             with open(os.path.join(workdir, name), "wb") as f:
                 f.write(data)

@@ -278,10 +278,12 @@ class Child:
                        "nproc": opts.max_processes, "nofile": 256, "core": 0,
                        "cpu": int(max(10, opts.timeout * 4))},
         }
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work" if iso.filesystem else str(staging),
-               "TMPDIR": "/tmp" if iso.filesystem else str(staging), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        # the child's private writable directory: /tmp/work on its own tmpfs, else the staging copy
+        home = "/tmp/work" if iso.filesystem and not _sandbox.needs_tmp() else str(staging)
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home,
+               "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl" if iso.filesystem else str(staging / "mpl"),
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/mpl",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "NUMEXPR_NUM_THREADS": "1", _sandbox.MARKER: self.token}
         argv = _sandbox.command(iso, [sys.executable, "-I", str(WORKER), json.dumps(config)])

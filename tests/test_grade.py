@@ -367,9 +367,10 @@ def test_output_is_capped_and_flagged(graded):
 
 
 def test_nothing_was_written_outside_the_sandbox(graded):
+    if not graded["data"]["grader"]["isolation"]["filesystem"]:
+        pytest.skip("this platform gives no filesystem isolation (see the README)")
     assert {p.name for p in graded["batch"].iterdir()} == graded["before"]
-    if graded["data"]["grader"]["isolation"]["filesystem"]:
-        assert graded["forged_after"] == graded["forged_before"]
+    assert graded["forged_after"] == graded["forged_before"]
 
 
 def test_sandbox_and_exit_status(graded):
