@@ -13,6 +13,8 @@ and everything between is mini-batch SGD :cite:p:`bottou2018optimization`. It re
 loss of every step, the number of gradient evaluations (examples) and the wall time, and
 per epoch the loss and accuracy on the training and validation sets (a :class:`History`).
 A run is reproducible from ``seed``; a diverging run stops with a message.
+:func:`tune_learning_rate` runs :func:`train` once per learning rate of a grid and keeps the
+one with the lowest final validation loss, so that methods are compared at their own tuned rates.
 
 The PyTorch loop it stands for::
 
@@ -33,14 +35,14 @@ import sys
 import time
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lib.data import Dataset, minibatches
 from lib.nn import Model, _check_labels, _finite_or_raise, _softmax_cross_entropy
 
-__all__ = ["History", "train"]
+__all__ = ["History", "Tuning", "train", "tune_learning_rate"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -355,3 +357,75 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
         epoch_grad_evals=ep_evals[:epochs_done], epoch_wall_time=ep["wall"][:epochs_done],
         params=params, diverged=diverged, message=message, batch_size=B, seed=seed,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# tuning
+
+
+class Tuning(NamedTuple):
+    """What :func:`tune_learning_rate` found: ``best_lr`` and the :class:`History` of every
+    run, ``histories[lr]`` (in the order of the grid)."""
+
+    best_lr: float
+    histories: dict[float, History]
+
+
+def _score(h: History) -> float:
+    last = h.val_loss[-1] if h.val_loss.size else math.nan
+    return float(last) if (not h.diverged and math.isfinite(last)) else math.inf
+
+
+def tune_learning_rate(model: Model, make_optimizer, data, val, lrs, *, init_seed: int = 0,
+                       **train_kwargs) -> Tuning:
+    r"""Grid search of the learning rate by the final validation loss.
+
+    For every :math:`\eta` in ``lrs``, train ``model`` from ``model.init(init_seed)`` with
+    ``make_optimizer(eta)`` on ``data`` (:func:`train` with ``val`` and ``train_kwargs``, e.g.
+    ``epochs``, ``batch_size``, ``seed``), and return the :math:`\eta` whose run ends with the
+    lowest validation loss
+
+    .. math::
+        \eta^\star = \arg\min_{\eta \in \text{lrs}} L_{\text{val}}(\theta_{\text{end}}(\eta)),
+
+    with all runs sharing the same initial parameters and the same mini-batch order, so they
+    differ only in :math:`\eta`. A diverged run (or one with a non-finite validation loss)
+    scores :math:`+\infty`; ties go to the earlier rate of ``lrs``. The choice uses the
+    validation split, never the test split, which stays untouched for a final, unbiased
+    estimate :cite:p:`goodfellow2016deep`. torch has no such function: a loop over
+    learning rates that builds a fresh model and optimizer each time (or a tool such as
+    Optuna / Ray Tune).
+
+    >>> from lib.data import blobs
+    >>> from lib.nn import softmax_regression
+    >>> from lib.optim import sgd
+    >>> data, val = blobs(n=90, centers=3, seed=0), blobs(n=60, centers=3, seed=1)
+    >>> best, runs = tune_learning_rate(softmax_regression(2, 3), lambda lr: sgd(lr=lr), data, val,
+    ...                                 [0.001, 0.1], epochs=3, batch_size=10, progress=False)
+    >>> best, list(runs)
+    (0.1, [0.001, 0.1])
+    """
+    if not callable(make_optimizer):
+        raise TypeError("make_optimizer must be a function lr -> optimizer, e.g. "
+                        f"lambda lr: lib.optim.sgd(lr=lr), got {type(make_optimizer).__name__}")
+    if val is None:
+        raise ValueError("val is required: the learning rate is chosen by the validation loss "
+                         "(pass e.g. splits.val)")
+    grid = []
+    for lr in np.atleast_1d(np.asarray(lrs, dtype=float)).tolist():
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lrs must be finite positive numbers, got {lr!r}")
+        if lr in grid:
+            raise ValueError(f"lrs has {lr!r} twice: give each learning rate once")
+        grid.append(lr)
+    if not grid:
+        raise ValueError("lrs is empty: give at least one learning rate, e.g. np.geomspace(1e-3, 1e-1, 5)")
+    if "val" in train_kwargs or "optimizer" in train_kwargs:
+        raise TypeError("pass val positionally and the optimizer as make_optimizer, not in train_kwargs")
+    params = model.init(init_seed) if isinstance(model, Model) else None
+    histories = {lr: train(model, params, make_optimizer(lr), data, val=val, **train_kwargs) for lr in grid}
+    scores = [_score(h) for h in histories.values()]
+    if not any(math.isfinite(s) for s in scores):
+        raise ValueError(f"every learning rate in {grid} diverged or gave a non-finite validation "
+                         "loss: try smaller ones (e.g. 10 times smaller)")
+    return Tuning(grid[int(np.argmin(scores))], histories)

@@ -224,3 +224,58 @@ def test_any_model_with_the_contract_trains_even_regression():
     h = train(model, model.init(0), sgd(lr=0.1), data, epochs=20, batch_size=10, progress=False)
     assert not h.diverged and np.isnan(h.train_acc).all()
     np.testing.assert_allclose(h.params["w"], w_star, atol=0.02)
+
+
+# --------------------------------------------------------------------------------------------
+# tune_learning_rate
+
+
+def test_tune_learning_rate_picks_the_lowest_final_validation_loss(digits):
+    from lib.train import Tuning, tune_learning_rate
+
+    model, lrs = mlp((64, 16, 10)), [0.003, 0.03, 0.3, 30.0]
+    kw = dict(epochs=2, batch_size=32, seed=1, progress=False)
+    result = tune_learning_rate(model, lambda lr: sgd(lr=lr), digits.train, digits.val, lrs, **kw)
+    assert isinstance(result, Tuning) and list(result.histories) == lrs
+    # every run is the plain train() call with the same init and seed
+    for lr in lrs:
+        _same(result.histories[lr], train(model, model.init(0), sgd(lr=lr), digits.train, val=digits.val, **kw))
+    finals = {lr: h.val_loss[-1] for lr, h in result.histories.items()
+              if not h.diverged and np.isfinite(h.val_loss[-1])}
+    assert 30.0 not in finals or result.best_lr != 30.0          # the exploding rate is never chosen
+    assert result.best_lr == min(finals, key=finals.get)
+    assert result.best_lr in (0.03, 0.3)
+
+
+def test_tune_learning_rate_never_picks_a_diverged_run_and_ties_go_to_the_first():
+    from lib.train import _score, tune_learning_rate
+
+    data, val = blobs(n=60, centers=3, seed=0), blobs(n=30, centers=3, seed=1)
+    model = mlp((2, 8, 3))                  # (softmax regression on separable blobs never diverges)
+    result = tune_learning_rate(model, lambda lr: sgd(lr=lr), data, val, [1e300, 0.1],
+                                epochs=2, batch_size=10, progress=False)
+    assert result.histories[1e300].diverged and result.best_lr == 0.1
+    assert _score(result.histories[1e300]) == np.inf
+    # an optimizer that ignores lr: identical runs, the first rate wins the tie
+    tie = tune_learning_rate(model, lambda lr: sgd(lr=0.1), data, val, [0.5, 0.2],
+                             epochs=1, batch_size=10, progress=False)
+    assert tie.best_lr == 0.5
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(lrs=[]), ValueError, "empty"),
+    (dict(lrs=[0.1, -0.1]), ValueError, "positive"),
+    (dict(lrs=[0.1, 0.1]), ValueError, "twice"),
+    (dict(val=None), ValueError, "val is required"),
+    (dict(make_optimizer=sgd(lr=0.1)), TypeError, "make_optimizer"),
+    (dict(lrs=[1e300, 1e301]), ValueError, "every learning rate"),
+])
+def test_tune_learning_rate_rejects_bad_input(kwargs, error, match):
+    from lib.train import tune_learning_rate
+
+    args = dict(model=mlp((2, 8, 3)), make_optimizer=lambda lr: sgd(lr=lr),
+                data=blobs(n=30, centers=3, seed=0), val=blobs(n=30, centers=3, seed=1), lrs=[0.1])
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        tune_learning_rate(args.pop("model"), args.pop("make_optimizer"), args.pop("data"),
+                           args.pop("val"), args.pop("lrs"), epochs=1, batch_size=10, progress=False)
