@@ -39,7 +39,7 @@ def test_unknown_method_and_function_are_explained():
 @pytest.mark.parametrize("function", A.RACE_FUNCTIONS)
 def test_tuned_learning_rate_is_the_best_of_the_grid(function):
     for method in ("SGD", "Adam"):
-        lr = A.tune_learning_rate(function, method)
+        lr = A.race_learning_rate(function, method)
         assert lr in A.LR_GRID
         f = A._objective(function)
         scores = {g: A._score(A._run(f, method, g, A.RACE_STEPS)[1], A.RACE_STEPS) for g in A.LR_GRID}
@@ -51,7 +51,7 @@ def test_race_runs_each_method_at_its_tuned_rate_times_the_scale():
     r = A.race("ravine", ("SGD", "Adam", "AdaBelief"), lr_scale=0.3)
     assert r.methods == ("SGD", "Adam", "AdaBelief")
     for m, lr, path, gap in zip(r.methods, r.lrs, r.paths, r.gaps):
-        assert lr == pytest.approx(0.3 * A.tune_learning_rate("ravine", m))
+        assert lr == pytest.approx(0.3 * A.race_learning_rate("ravine", m))
         assert path.shape == (A.RACE_STEPS + 1, 2) and gap.shape == (A.RACE_STEPS + 1,)
         assert np.array_equal(path[0], functions.ravine().start)
         assert not path.flags.writeable

@@ -3,7 +3,7 @@ r"""Chapter 05's experiments and widgets: the optimizer race, and per-coordinate
 Two pure computations, each tested in ``tests/test_widgets_adaptive.py`` and drawn by a widget:
 
 * :func:`race` runs several optimizers from :mod:`lib.optim` on a 2-D test function, each at
-  its own learning rate tuned by :func:`tune_learning_rate` (a small grid search, cached)
+  its own learning rate tuned by :func:`race_learning_rate` (a small grid search, cached)
   times a common scale; :func:`race_widget` lets the reader pick the function, a group of
   optimizers and the scale.
 * :func:`effective_steps` records, per coordinate, the step size
@@ -29,7 +29,7 @@ from lib.plotting import power_of_ten_label
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "METHODS", "METHOD_STYLES", "RACE_FUNCTIONS", "LR_GRID", "make_optimizer", "tune_learning_rate",
+    "METHODS", "METHOD_STYLES", "RACE_FUNCTIONS", "LR_GRID", "make_optimizer", "race_learning_rate",
     "RaceResult", "race", "draw_race", "race_widget",
     "EffectiveSteps", "effective_steps", "draw_effective_steps", "effective_step_widget",
 ]
@@ -69,7 +69,7 @@ RACE_FUNCTIONS = ("beale", "ravine", "saddle")
 RACE_STEPS = 300
 #: Contour grid points a side in the widget (the lesson's figures use plotting's default).
 CONTOUR_GRID = 80
-#: Learning rates tried by :func:`tune_learning_rate`: 10^-3 ... 10^0.5, half a decade apart.
+#: Learning rates tried by :func:`race_learning_rate`: 10^-3 ... 10^0.5, half a decade apart.
 LR_GRID = tuple(float(v) for v in 10.0 ** np.arange(-3.0, 0.51, 0.5))
 #: f - f* below this counts as "arrived" (the score stops rewarding further digits).
 ARRIVED = 1e-8
@@ -112,7 +112,7 @@ def _score(gaps: np.ndarray, steps: int) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def tune_learning_rate(function: str, method: str, steps: int = RACE_STEPS,
+def race_learning_rate(function: str, method: str, steps: int = RACE_STEPS,
                        grid: tuple = LR_GRID) -> float:
     r"""The learning rate from ``grid`` with the best score for ``method`` on ``function``.
 
@@ -124,7 +124,7 @@ def tune_learning_rate(function: str, method: str, steps: int = RACE_STEPS,
     :cite:t:`choi2019empirical` and :cite:t:`schmidt2021descending`. Cached: the lesson and
     the widget share the results.
 
-    >>> tune_learning_rate("ravine", "Adam") in LR_GRID
+    >>> race_learning_rate("ravine", "Adam") in LR_GRID
     True
     """
     f = _objective(function)
@@ -151,7 +151,7 @@ class RaceResult(NamedTuple):
 def race(function: str = "beale", methods: tuple = ("SGD", "Adagrad", "RMSprop", "Adam"),
          lr_scale: float = 1.0, steps: int = RACE_STEPS) -> RaceResult:
     r"""Run ``methods`` on the test function ``function`` for ``steps`` steps, each at its tuned
-    learning rate (:func:`tune_learning_rate`) times ``lr_scale``.
+    learning rate (:func:`race_learning_rate`) times ``lr_scale``.
 
     >>> r = race("ravine", ("SGD", "Adam"))
     >>> [len(p) for p in r.paths]
@@ -167,7 +167,7 @@ def race(function: str = "beale", methods: tuple = ("SGD", "Adagrad", "RMSprop",
     f = _objective(function)
     lrs, paths, gaps, diverged = [], [], [], []
     for m in methods:
-        lr = tune_learning_rate(function, m, steps) * lr_scale
+        lr = race_learning_rate(function, m, steps) * lr_scale
         path, gap = _run(f, m, lr, steps)
         for a in (path, gap):
             a.flags.writeable = False
