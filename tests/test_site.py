@@ -64,6 +64,9 @@ def test_page(page: Path):
     mathjax_file = (page.parent / mathjax[0].split("?")[0]).resolve()
     assert mathjax_file.is_file(), f"{page.name} points MathJax at {mathjax[0]}, which does not exist"
     assert "application/vnd.jupyter.widget-view+json" not in text, f"{page.name} embeds a dead live widget"
+    # A directive MyST could not parse (e.g. a backtick in a backtick fence's title) shows as raw text.
+    raw = re.findall(r"[`:]{3,}\{[a-z-]+\}", re.sub(r"<pre.*?</pre>", "", text, flags=re.S))
+    assert not raw, f"{page.name} shows unparsed directive syntax: {raw[:3]}"
     if page.parent.name == "chapters":
         # An exception while rendering a figure (e.g. bad mathtext) does not stop execution; it
         # only shows as an error or stderr output, so look for those outputs explicitly.
