@@ -179,6 +179,8 @@ def _first_step_cases(rng):
              note="tiny gradients: eps limits the step"),
         Case((np.array([1e-7, -1e-9]), 0.1, (0.9, 0.999), 1e-8, False),
              note="tiny gradients, no correction"),
+        Case((rng.normal(size=3), float(rng.uniform(0.001, 0.1)), (0.9, 0.999), 1e-8, True),
+             note="random gradients, with bias correction"),
     ]
 
 

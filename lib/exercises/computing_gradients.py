@@ -174,6 +174,7 @@ def _dual_sin_cases(rng):
         Case(((1.0, 2.0),), note="tangent 2: the chain rule multiplies by it"),
         Case(((math.pi / 2, 1.0),), note="at π/2 the derivative is 0"),
         Case(((float(rng.normal()), float(rng.normal())),), note="a random pair"),
+        Case(((float(rng.uniform(-4.0, 4.0)), float(rng.uniform(0.5, 3.0))),), note="another random pair"),
     ]
 
 
@@ -184,6 +185,8 @@ def _div_cases(rng):
         Case((1.0, -2.0, 0.5), note="a negative numerator"),
         Case((float(rng.normal()), float(rng.normal()), float(rng.uniform(0.5, 2.0))), note="random values"),
         Case((-0.5, 3.0, -1.5), note="a negative denominator"),
+        Case((float(rng.uniform(0.5, 2.0)), float(rng.normal()), float(-rng.uniform(0.5, 2.0))),
+             note="random values, a negative denominator"),
     ]
 
 

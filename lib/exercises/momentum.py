@@ -118,6 +118,9 @@ def _hparam_cases(rng):
         Case(("lr_inside", 0.01, 0.95), note="v = βv + ηg, θ −= v"),
         Case(("torch", 0.1, 0.8), note="already torch's form"),
         Case(("ema", 0.02, 0.5), note="EMA form, β = 0.5"),
+        Case(("ema", float(rng.uniform(0.01, 0.5)), float(rng.uniform(0.5, 0.99))), note="EMA form, random α and β"),
+        Case((str(rng.choice(["sign_flipped", "lr_inside", "torch"])), float(rng.uniform(0.01, 0.5)),
+              float(rng.uniform(0.5, 0.99))), note="random η and β"),
     ]
 
 
@@ -128,6 +131,7 @@ def _optimal_cases(rng):
         Case((np.geomspace(0.1, 10.0, 5),), note="five eigenvalues, κ = 100"),
         Case((np.array([2.0, 2.0]),), note="κ = 1: no momentum is needed"),
         Case((np.sort(rng.uniform(0.5, 50.0, size=6)),), note="random spectrum"),
+        Case((rng.uniform(0.1, 100.0, size=4),), note="random spectrum, unsorted"),
     ]
 
 
@@ -140,6 +144,10 @@ def _rate_cases(rng):
         Case((0.001, 0.5, lam), note="a small η: real roots, slow"),
         Case((0.2, 0.9, lam), note="ηλ_max = 5 > 2 + 2μ: unstable"),
         Case((0.01, 0.8, np.array([9.0, 1.0, 50.0, 4.0])), note="four eigenvalues, unsorted"),
+        Case((float(rng.uniform(0.001, 0.03)), float(rng.uniform(0.0, 0.95)), rng.uniform(0.5, 50.0, size=3)),
+             note="random η, μ and eigenvalues"),
+        Case((float(rng.uniform(0.001, 0.03)), float(rng.uniform(0.0, 0.95)), rng.uniform(0.5, 50.0, size=3)),
+             note="random η, μ and eigenvalues"),
     ]
 
 

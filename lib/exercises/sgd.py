@@ -125,7 +125,15 @@ def seeded_rng(seed: int) -> Lazy:
     return Lazy(lambda: np.random.default_rng(seed), f"np.random.default_rng({seed})")
 
 
+def _random_split(rng):
+    """``(n, batch_size)`` with a last batch shorter than the others."""
+    batch_size = int(rng.integers(2, 9))
+    return batch_size * int(rng.integers(1, 6)) + int(rng.integers(1, batch_size)), batch_size
+
+
 def _minibatch_cases(rng):
+    (n1, b1), (n2, b2) = _random_split(rng), _random_split(rng)
+    s1, s2 = (int(s) for s in rng.integers(0, 2**31, size=2))
     return [
         Case((10, 3, 2, seeded_rng(0)), note="10 examples in batches of 3: the last batch has 1"),
         Case((10, 3, 2, seeded_rng(1)), {"drop_last": True}, note="drop_last drops the batch of 1"),
@@ -135,6 +143,8 @@ def _minibatch_cases(rng):
         Case((5, 8, 1, seeded_rng(5)), note="batch_size > n: one short batch"),
         Case((5, 8, 1, seeded_rng(6)), {"drop_last": True}, note="batch_size > n with drop_last: no batch"),
         Case((100, 32, 2, seeded_rng(7)), note="100 examples in batches of 32"),
+        Case((n1, b1, 2, seeded_rng(s1)), note=f"{n1} examples in batches of {b1}"),
+        Case((n2, b2, 2, seeded_rng(s2)), {"drop_last": True}, note=f"{n2} examples in batches of {b2}, drop_last"),
     ]
 
 
@@ -192,6 +202,11 @@ def _robbins_monro_cases(rng):
         Case((0.3, 2.0, 0.25, 3), note="p = 1/4"),
         Case((0.3, 50.0, 1.5, 3), note="p = 3/2"),
         Case((0.2, 20.0, 0.0, 3), note="p = 0: a constant step"),
+        Case((float(rng.uniform(0.05, 1.0)), float(rng.uniform(1.0, 100.0)), float(rng.uniform(0.55, 0.95)),
+              int(rng.integers(3, 9))), note="a random p between 1/2 and 1"),
+        Case((float(rng.uniform(0.05, 1.0)), float(rng.uniform(1.0, 100.0)),
+              float(rng.choice([rng.uniform(0.05, 0.45), rng.uniform(1.05, 2.5)])), int(rng.integers(3, 9))),
+             note="a random p outside (1/2, 1]"),
     ]
 
 
