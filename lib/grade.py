@@ -343,19 +343,27 @@ class Child:
                 self.kill()
                 raise ChildLost("timeout", "")
             for key, _ in self.selector.select(timeout=min(remaining, 1.0)):
-                try:
-                    data = os.read(key.fd, 1 << 20)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
+                data = self._read_ready(key)
                 if not data:
-                    self.selector.unregister(key.fd)
-                    self.open.discard(key.data)
-                elif key.data == "protocol":
+                    continue
+                if key.data == "protocol":
                     self.buffer += data
                 else:
                     self.output.add(key.data, data)
+
+    def _read_ready(self, key) -> bytes | None:
+        """Read what a ready pipe holds: ``None`` if nothing after all, ``b""`` once the pipe is
+        closed (it is then unregistered and dropped from ``self.open``)."""
+        try:
+            data = os.read(key.fd, 1 << 20)
+        except BlockingIOError:
+            return None
+        except OSError:
+            data = b""
+        if not data:
+            self.selector.unregister(key.fd)
+            self.open.discard(key.data)
+        return data
 
     def _lost(self, starting: bool) -> ChildLost:
         """The child closed its end: wait for its exit, drain its stderr, say why it died."""
@@ -386,16 +394,8 @@ class Child:
         end = time.monotonic() + seconds
         while self.open - {"protocol"} and time.monotonic() < end:
             for key, _ in self.selector.select(timeout=0.1):
-                try:
-                    data = os.read(key.fd, 1 << 20)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
-                if not data:
-                    self.selector.unregister(key.fd)
-                    self.open.discard(key.data)
-                elif key.data != "protocol":
+                data = self._read_ready(key)
+                if data and key.data != "protocol":
                     self.output.add(key.data, data)
                 else:
                     self.buffer += data
