@@ -61,8 +61,7 @@ grade: setup
 golden:
 	@test -x .venv-golden/bin/python || $(PYTHON) -m venv .venv-golden
 	.venv-golden/bin/python -m pip install --quiet torch==2.13.0 numpy jax==0.10.2 optax==0.2.8
-	.venv-golden/bin/python tests/golden/record_torch.py
-	.venv-golden/bin/python tests/golden/record_optax.py
+	@for f in tests/golden/record_*.py; do echo ".venv-golden/bin/python $$f"; .venv-golden/bin/python $$f || exit 1; done
 
 freeze: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements-tested.txt
