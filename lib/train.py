@@ -40,7 +40,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lib.data import Dataset, minibatches
-from lib.nn import Model, _check_labels, _finite_or_raise, _softmax_cross_entropy
+from lib.nn.layers import _check_labels, _finite_or_raise, _softmax_cross_entropy
+from lib.nn.models import Model
 
 __all__ = ["History", "Tuning", "train", "tune_learning_rate"]
 

@@ -8,7 +8,29 @@ The contract every optimizer follows::
     params = lib.optim.apply_updates(params, updates)
 
 Named optimizers use PyTorch's hyperparameter names and defaults and reproduce
-``torch.optim`` step for step; the building blocks follow optax.
+``torch.optim`` step for step (``optax`` where torch has none); the building blocks follow optax.
+
+One module per family, each the home of one chapter's methods:
+
+=========================  ==================================================================  =======
+module                     what                                                                chapter
+=========================  ==================================================================  =======
+``base``                   ``GradientTransformation``, ``chain``, ``apply_updates``, ``run``    01
+``transforms``             ``scale_by_learning_rate`` (the one sign flip), ``add_decayed_weights``,  01, 04
+                           ``trace`` (momentum)
+``sgd``                    ``sgd`` (momentum, dampening, Nesterov, weight decay)               01, 04
+``adaptive``               ``scale_by_adagrad`` … ``scale_by_radam``: the scalings             05
+``adaptive_optimizers``    ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adamax``, ``nadam``,   05, 06
+                           ``radam``, ``adabelief``
+``masking``                masks for weight decay                                              06
+``clipping``, ``schedule_free``  gradient clipping; schedule-free SGD and AdamW                 07
+``proximal``               the L1 proximal step                                                08
+``large_batch``, ``accumulation``  LARS, LAMB, trust ratios; gradient accumulation              09
+``adadelta``, ``adafactor``, ``lion``, ``muon``, ``partition``  beyond Adam; per-label transforms  11
+=========================  ==================================================================  =======
+
+Second-order methods are not gradient transformations and live in :mod:`lib.second_order`;
+schedules (``step -> lr`` functions any ``lr`` accepts) in :mod:`lib.schedules`.
 """
 
 from lib.optim.base import GradientTransformation, apply_updates, chain, check_grads, identity, run
