@@ -37,9 +37,15 @@ import numpy as np
 from lib import exercises as _registry
 from lib.exercises import Exercise, Lazy
 
-__all__ = ["check", "run_exercise", "assess", "Outcome", "Opaque", "Result", "compare", "compare_kind", "short_repr"]
+__all__ = ["check", "run_exercise", "assess", "CALLS_PER_CASE", "Outcome", "Opaque", "Result", "compare", "compare_kind", "short_repr"]
 
 PASS, FAIL, ERROR, NOT_IMPLEMENTED, NOT_CALLABLE = "pass", "fail", "error", "not_implemented", "not_callable"
+NONDETERMINISTIC = "nondeterministic"
+
+#: every case is called this many times, each on fresh copies of its inputs; results that differ
+#: beyond the exercise's tolerance make the exercise "nondeterministic" (a flaky answer must not
+#: pass by luck). The grader and the check cells use the same number.
+CALLS_PER_CASE = 2
 
 
 class Result(NamedTuple):
@@ -232,6 +238,10 @@ def compare_kind(expected: Any, got: Any, rtol: float, atol: float, path: str = 
     if ekind != gkind:
         return "dtype", (f"expected {_KIND_NAMES.get(ekind, ekind)}{where}, got {_KIND_NAMES.get(gkind, gkind)} "
                          f"({short_repr(got, 60)})" + (" -- return int(...)" if ekind == "i" and gkind == "f" else ""))
+    if gkind in "fc" and _precision(expected) != _precision(got):
+        return "dtype", (f"expected {_precision(expected)}{where}, got {_precision(got)}: keep the precision of the "
+                         "inputs (float64 in, float64 out, as NumPy and torch do); look for an astype or a "
+                         "float32 constant")
     e, g = np.asarray(expected), np.asarray(got)
     if gkind in "fc" and not np.all(np.isfinite(g)):
         bad = "NaN" if np.any(np.isnan(g)) else "inf"
@@ -250,6 +260,32 @@ def compare_kind(expected: Any, got: Any, rtol: float, atol: float, path: str = 
                              f"expected {short_repr(e[idx])}, got {short_repr(g[idx])})")
         return "value", f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)}"
     return None
+
+
+def _consistent(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    """Whether two results of the same call agree: same structure, kinds and shapes, numbers
+    within the tolerance, NaN equal to NaN and inf to inf. Two objects of another kind agree when
+    they have the same type (the judge says whether they are right)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_consistent(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(
+            _consistent(x, y, rtol, atol) for x, y in zip(a, b))
+    ka, kb = _kind(a), _kind(b)
+    if ka is None or kb is None:
+        return ka == kb and (type(a) is type(b) or (isinstance(a, Opaque) and isinstance(b, Opaque)
+                                                   and a.type_name == b.type_name))
+    if ka != kb or np.shape(a) != np.shape(b):
+        return False
+    x, y = np.asarray(a), np.asarray(b)
+    if ka in "fc":
+        return bool(np.all(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=True) | (x == y)))
+    return bool(np.array_equal(x, y))
+
+
+def _precision(x: Any) -> str:
+    """``"float64"``, ``"float32"`` ... of a float or complex number or array (a Python float is float64)."""
+    return str(np.asarray(x).dtype)
 
 
 def _unchanged(before: Any, after: Any) -> bool:
@@ -377,9 +413,11 @@ def assess(ex: Exercise, cases: list, expected: list, call) -> Result:
     ``cases[i]`` and ``call(i, case)`` returns the :class:`Outcome` of the student's function.
 
     Shared by the notebook checks (``call`` runs the function here) and the grader (``call``
-    asks the sandboxed child, and may raise to abort the exercise). Cases run in order; the
-    first problem is the message. Without ``ex.partial_credit`` checking stops there; with
-    it every case runs and ``passed_cases`` counts the cases that pass.
+    asks the sandboxed child, and may raise to abort the exercise). Each case is called
+    :data:`CALLS_PER_CASE` times on fresh copies of its inputs; results that differ make the
+    status ``"nondeterministic"``. Cases run in order; the first problem is the message.
+    Without ``ex.partial_credit`` checking stops there; with it every case runs and
+    ``passed_cases`` counts the cases that pass.
     """
     total = len(cases)
     first: Result | None = None
@@ -387,7 +425,21 @@ def assess(ex: Exercise, cases: list, expected: list, call) -> Result:
     for i, case in enumerate(cases):
         out = call(i, case)
         problem: Result | None = None
-        if out.exc_type is not None:
+        for _ in range(CALLS_PER_CASE - 1 if out.exc_type != "NotImplementedError" else 0):
+            again = call(i, case)  # fresh copies of the same inputs
+            differs = (again.exc_type != out.exc_type) or (
+                out.exc_type is None and not _consistent(out.value, again.value, ex.rtol, ex.atol))
+            if differs:
+                first_ = f"raised {out.exc_type}" if out.exc_type else f"returned {short_repr(out.value)}"
+                then = f"raised {again.exc_type}" if again.exc_type else f"returned {short_repr(again.value)}"
+                problem = Result(NONDETERMINISTIC, i, total, (
+                    f"{ex.function} gave different results for the same input (case {i + 1} of {total}): first it "
+                    f"{first_}, then it {then}\n  input: {_describe_call(ex, case)}\n  Hint: a function of its "
+                    "inputs only: no unseeded random numbers, no state kept between calls"), NONDETERMINISTIC)
+                break
+        if problem is not None:
+            pass
+        elif out.exc_type is not None:
             status, message = _exception_message(ex, out.exc_type, out.exc_message, out.where, case)
             problem = Result(status, i, total, message, "" if status == NOT_IMPLEMENTED else out.exc_type)
         else:

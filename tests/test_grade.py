@@ -96,7 +96,9 @@ def _hostile(batch: Path) -> dict:
     add("slow_but_correct", _nb(learning_rates=_learning_rates("import time\ntime.sleep(0.3)\n" + GOOD_LR)))
     add("non_deterministic", _nb(learning_rates=_learning_rates(
         "e = np.linalg.eigvalsh(H) * (1 + 1e-3 * np.random.rand())\nreturn 2 / e[-1], 2 / (e[0] + e[-1])")),
-        learning_rates="fail:value")
+        learning_rates="nondeterministic")
+    add("float32_result", _nb(gd_step=_gd_step("return tree_map(lambda p, g: (p - lr * g).astype(np.float32), params, grads)")),
+        gd_step="fail:dtype")
     add("nan_result", _nb(learning_rates=_learning_rates("return float('nan'), np.inf")),
         learning_rates="fail:non-finite")
     add("always_equal", _nb(gd_step="""
@@ -155,7 +157,7 @@ def _hostile(batch: Path) -> dict:
         def gd_step(params, grads, lr):
             _forge()
             return params
-        """), gd_step="fail:value")
+        """), gd_step="crashed")  # a forged line on the reply pipe breaks the protocol: the child is killed
     add("reads_other_files", _nb(learning_rates=_learning_rates(f"""
         import json
         with open({str(solved_path)!r}) as f:  # another student's notebook in the same batch

@@ -7,6 +7,7 @@ misbehaving.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -16,12 +17,27 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from lib.grading.records import OUTPUT_CAP, PROTOCOL_CAP, ROOT, START_TIMEOUT, WORKER, Options
+from lib.grading.records import OUTPUT_CAP, REPLY_CAP, ROOT, START_TIMEOUT, WORKER, Options
 
-__all__ = ["Child", "ChildLost", "Output"]
+__all__ = ["Child", "ChildLost", "Output", "staging_root"]
+
+_STAGING_ROOT: Path | None = None
+_STAGING_LOCK = threading.Lock()
+
+
+def staging_root() -> Path:
+    """The one folder (per grader process) that holds every child's staging copy; a sandboxed
+    child covers it, so that it sees no peer's submission (see :func:`lib.grading.sandbox.confine`)."""
+    global _STAGING_ROOT
+    with _STAGING_LOCK:
+        if _STAGING_ROOT is None or not _STAGING_ROOT.is_dir():
+            _STAGING_ROOT = Path(tempfile.mkdtemp(prefix="descent-grade-"))
+            atexit.register(shutil.rmtree, _STAGING_ROOT, True)
+        return _STAGING_ROOT
 
 class ChildLost(Exception):
     """The child timed out or died; ``status`` is "timeout", "memory limit" or "crashed"."""
@@ -67,7 +83,7 @@ class Child:
         from lib.grading import sandbox as _sandbox
         self.opts, self.output = opts, output
         self.token = secrets.token_hex(12)
-        self.tmp = Path(tempfile.mkdtemp(prefix="descent-grade-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="child-", dir=staging_root()))
         staging = self.tmp / "staging"
         staging.mkdir()
         (staging / filename).write_bytes(notebook_bytes)
@@ -81,15 +97,20 @@ class Child:
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         config = {
-            "root": str(ROOT), "mode": iso.mode, "staging": str(staging), "hide": opts.hide,
+            "root": str(ROOT), "mode": iso.mode, "staging": str(staging), "staging_root": str(staging_root()),
+            "hide": opts.hide,
             "cgroup": str(self.cgroup.path) if self.cgroup else None,
             "request_fd": req_r, "response_fd": resp_w,
             "limits": {"memory": opts.memory_mb * 2**20, "fsize": opts.max_file_mb * 2**20,
                        "nproc": opts.max_processes, "nofile": 256, "core": 0,
                        "cpu": int(max(10, opts.timeout * 4))},
         }
-        # the child's private writable directory: /tmp/work on its own tmpfs, else the staging copy
-        home = "/tmp/work" if iso.filesystem and not _sandbox.needs_tmp() else str(staging)
+        # the child's private writable directory: /tmp/work on its own tmpfs, else <staging root>/work
+        # (on a private tmpfs over the staging root, see sandbox.confine), else the staging copy
+        if iso.filesystem:
+            home = "/tmp/work" if not _sandbox.needs_tmp() else str(staging_root() / "work")
+        else:
+            home = str(staging)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home,
                "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
@@ -131,21 +152,35 @@ class Child:
             pass  # the child is gone: receive() says how
 
     def receive(self, deadline: float, starting: bool = False, nonce: str | None = None) -> dict:
+        """The child's reply to the request tagged ``nonce``: one JSON object on one line.
+
+        The protocol is one reply per request, so anything else is a violation that kills the
+        child (status "crashed", costing only the exercise or cell in progress): a line that is
+        not a JSON object (including one nested so deeply that parsing it recurses too far), a
+        reply with another nonce, more than one line at a time, or a line longer than
+        ``REPLY_CAP`` bytes. At most ``REPLY_CAP + 1`` bytes of it are ever held here.
+        """
         while True:
             newline = self.buffer.find(b"\n")
             if newline >= 0:
+                if newline + 1 != len(self.buffer):
+                    self.kill()
+                    raise ChildLost("crashed", "the child wrote more than one reply to one request")
                 line = bytes(self.buffer[:newline])
-                del self.buffer[:newline + 1]
+                self.buffer.clear()
                 try:
                     message = json.loads(line)
-                except ValueError:
-                    continue  # noise: only well-formed messages count
-                if isinstance(message, dict) and message.get("n") == nonce:
-                    return message
-                continue  # a stale or forged reply
-            if len(self.buffer) > PROTOCOL_CAP:
+                except (ValueError, RecursionError, MemoryError):
+                    self.kill()
+                    raise ChildLost("crashed", "the child sent a reply that is not valid JSON") from None
+                if not isinstance(message, dict) or message.get("n") != nonce:
+                    self.kill()
+                    raise ChildLost("crashed", "the child sent a message that answers no request")
+                return message
+            if len(self.buffer) > REPLY_CAP:
                 self.kill()
-                raise ChildLost("crashed", f"the result was larger than {PROTOCOL_CAP // 2**20} MiB")
+                raise ChildLost("crashed", f"the reply was longer than {REPLY_CAP // 2**10} KiB (return the "
+                                           "result the exercise asks for, not a larger object)")
             if "protocol" not in self.open:
                 raise self._lost(starting)
             remaining = deadline - time.monotonic()
@@ -153,7 +188,8 @@ class Child:
                 self.kill()
                 raise ChildLost("timeout", "")
             for key, _ in self.selector.select(timeout=min(remaining, 1.0)):
-                data = self._read_ready(key)
+                room = REPLY_CAP + 1 - len(self.buffer) if key.data == "protocol" else 1 << 20
+                data = self._read_ready(key, max(room, 1))
                 if not data:
                     continue
                 if key.data == "protocol":
@@ -161,11 +197,11 @@ class Child:
                 else:
                     self.output.add(key.data, data)
 
-    def _read_ready(self, key) -> bytes | None:
+    def _read_ready(self, key, limit: int = 1 << 20) -> bytes | None:
         """Read what a ready pipe holds: ``None`` if nothing after all, ``b""`` once the pipe is
         closed (it is then unregistered and dropped from ``self.open``)."""
         try:
-            data = os.read(key.fd, 1 << 20)
+            data = os.read(key.fd, limit)
         except BlockingIOError:
             return None
         except OSError:
@@ -207,8 +243,7 @@ class Child:
                 data = self._read_ready(key)
                 if data and key.data != "protocol":
                     self.output.add(key.data, data)
-                else:
-                    self.buffer += data
+                # protocol bytes after the child is lost answer nothing: dropped, never held
 
     def request(self, message: dict, deadline: float) -> dict:
         nonce = secrets.token_hex(8)

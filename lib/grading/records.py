@@ -5,11 +5,13 @@ Plain dataclasses shared by every part of :mod:`lib.grading`; nothing here runs 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ExerciseGrade", "Submission", "Options", "STATUSES"]
+__all__ = ["ExerciseGrade", "Submission", "Options", "STATUSES", "clean", "clean_tree"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the course checkout
 WORKER = Path(__file__).resolve().parent / "worker.py"
@@ -17,17 +19,19 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_MB = 3072
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 OUTPUT_CAP = 64 * 1024  # bytes of the child's stdout / stderr kept (each)
-PROTOCOL_CAP = 128 * 2**20  # longest response line accepted
+REPLY_CAP = 2**20  # longest reply line accepted: real replies are a few kB (tests/test_grade.py checks < 1/8 of this)
+DEFAULT_BUDGET = 300.0  # wall-clock seconds per submission (--budget)
 START_TIMEOUT = 60.0  # the child's imports and sandbox set-up
 
 #: every status an exercise can get, with its meaning (the README's table)
 STATUSES = {
     "pass": "every case agrees with the reference",
     "fail": "a wrong value, shape, dtype or kind of object, a NaN / inf, or a modified input",
+    "nondeterministic": "the same input gave results that differ beyond the tolerance on repeated calls",
     "error": "the function (or the cell defining it) raised an exception",
     "not attempted": "the function still raises NotImplementedError (the released stub)",
     "not found": "no function of that name is defined (or it is not a function)",
-    "timeout": "a call or the cell defining it ran past the wall-clock or CPU limit",
+    "timeout": "a call or the cell defining it ran past the wall-clock or CPU limit, or the submission's budget ran out",
     "memory limit": "the function ran out of the memory limit",
     "crashed": "the process died while running it (os._exit, a signal, a file-size limit ...)",
     "not gradable": "the whole submission: unreadable file, not a notebook, unknown chapter",
@@ -82,6 +86,7 @@ class Options:
     """The run's settings: limits per child, the hidden-case seed, the sandbox probed once."""
 
     timeout: float = DEFAULT_TIMEOUT
+    budget: float = DEFAULT_BUDGET
     seed: int | None = None
     memory_mb: int = DEFAULT_MEMORY_MB
     max_processes: int = 64
@@ -96,3 +101,40 @@ def _round(x: float) -> float:
 
 
 # --- notebooks -----------------------------------------------------------------------------------
+
+
+# --- student-derived text in reports -------------------------------------------------------------
+
+_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def clean(text, newlines: bool = False) -> str:
+    """``text`` with terminal escape sequences and control characters removed (tabs become
+    spaces; newlines are kept only with ``newlines=True``), and Unicode format characters
+    (bidirectional overrides ...) dropped: a student's file name or exception message can then
+    neither redraw a terminal, add rows to a table, nor reorder what a reader sees."""
+    text = _ESCAPES.sub("", str(text))
+    out = []
+    for ch in text:
+        if ch == "\n" and newlines:
+            out.append(ch)
+        elif ch == "\t":
+            out.append(" ")
+        elif ch in "\r\n":
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch not in "\u200d":
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def clean_tree(x):
+    """:func:`clean` (keeping newlines) applied to every string in a JSON-like tree."""
+    if isinstance(x, str):
+        return clean(x, newlines=True)
+    if isinstance(x, dict):
+        return {clean(k): clean_tree(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean_tree(v) for v in x]
+    return x

@@ -348,9 +348,14 @@ def needs_tmp() -> bool:
     return any(p == Path("/tmp") or Path("/tmp") in p.resolve().parents for p in paths)
 
 
-def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, limits: dict) -> str:
+def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, limits: dict,
+            staging_root: str | None = None) -> str:
     """Lock this process down (called by the worker before it reads the submission); return
-    the working directory to use. Raises ``OSError`` if a required step fails."""
+    the working directory to use. Raises ``OSError`` if a required step fails.
+
+    ``staging_root`` is the folder holding every child's staging copy of the same run
+    (``workdir_src`` is inside it): with namespaces it is covered, so that a child sees its own
+    submission only, never a peer's that is being graded at the same time."""
     if mode in ("root-namespaces", "user-namespaces"):
         libc = _libc()
         if cgroup:  # join the pids cgroup while /sys/fs/cgroup is still visible
@@ -370,12 +375,19 @@ def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, li
                 pass  # a special file system that refuses; the important ones are covered below
         if os.access("/", os.W_OK) and os.statvfs("/").f_flag & os.ST_RDONLY == 0:
             raise OSError("the root file system could not be made read-only")
-        for target in [*hide, "/sys/fs/cgroup"]:
+        peers = staging_root if staging_root and os.path.isdir(staging_root) else None
+        covered_by_tmp = peers is not None and not needs_tmp() and (
+            peers == "/tmp" or peers.startswith("/tmp/"))
+        for target in [*hide, "/sys/fs/cgroup", *([peers] if peers and not needs_tmp() and not covered_by_tmp else [])]:
             if os.path.isdir(target):
                 _mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
         if needs_tmp():
-            workdir = workdir_src  # a private tmpfs over the staging directory only (see needs_tmp)
-            _mount(libc, "tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_SIZE},mode=1777")
+            # /tmp stays visible (the course or Python lives there): a private tmpfs over the whole
+            # staging root hides every peer's copy; this child's own copy is written into it below
+            private = peers or workdir_src
+            _mount(libc, "tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_SIZE},mode=1777")
+            workdir = os.path.join(private, "work")
+            os.mkdir(workdir, 0o777)
         else:
             _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={TMPFS_SIZE},mode=1777")
             workdir = "/tmp/work"

@@ -7,6 +7,7 @@ with :func:`lib.checks.assess`, the judge the notebook's check cells use.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from lib.grading.child import Child, ChildLost, Output
 from lib.grading.records import DEFAULT_TIMEOUT, OUTPUT_CAP, STATUSES, ExerciseGrade, Options, Submission, _round
-from lib.grading.submission import NotGradable, check_ids, find_chapter, read_notebook
+from lib.grading.submission import NotGradable, check_ids, find_chapter, list_notebooks, read_notebook_bytes
 
 __all__ = ["grade_notebook", "grade_submission"]
 
@@ -48,8 +49,11 @@ def _encode_case(ex, seed, index, case) -> tuple[dict, dict]:
 class _Session:
     """Runs one notebook: a child at a time, fresh after a timeout or crash."""
 
-    def __init__(self, nb, nb_bytes: bytes, filename: str, opts: Options, output: Output, sub: Submission):
+    def __init__(self, nb, nb_bytes: bytes, filename: str, opts: Options, output: Output, sub: Submission,
+                 budget_deadline: float | None = None):
         self.opts, self.output, self.sub = opts, output, sub
+        #: the submission's wall-clock budget (``--budget``) ends at this ``time.monotonic()``
+        self.budget_deadline = budget_deadline if budget_deadline is not None else time.monotonic() + opts.budget
         self.nb_bytes, self.filename = nb_bytes, filename
         self.cells = []  # (index, source) of code cells to run
         for index, cell in enumerate(nb.cells):
@@ -63,8 +67,17 @@ class _Session:
         self.cell_errors: dict[int, dict] = {}
         self.child: Child | None = None
 
+    def deadline(self) -> float:
+        """The end of the next request: ``--timeout`` from now, or the budget's end if sooner."""
+        return min(time.monotonic() + self.opts.timeout, self.budget_deadline)
+
+    def budget_spent(self) -> bool:
+        return time.monotonic() >= self.budget_deadline
+
     def child_ready(self) -> Child:
         while self.child is None:
+            if self.budget_spent():
+                raise _BudgetSpent()
             self.sub.children += 1
             child = Child(self.nb_bytes, self.filename, self.opts, self.output)
             self.child = child
@@ -72,9 +85,12 @@ class _Session:
                 if index in self.fatal:
                     continue
                 try:
-                    reply = child.request({"op": "exec", "index": index, "source": source},
-                                          time.monotonic() + self.opts.timeout)
+                    reply = child.request({"op": "exec", "index": index, "source": source}, self.deadline())
                 except ChildLost as lost:
+                    if lost.status == "timeout" and self.budget_spent():
+                        self.drop_child()  # the budget ran out: not this cell's fault
+                        self.sub.timed_out = True
+                        raise _BudgetSpent() from None
                     detail = lost.detail or f"the cell ran for more than {self.opts.timeout:g} s"
                     self.fatal[index] = (lost.status, detail)
                     self.cell_errors.setdefault(index, {"cell": index, "status": lost.status, "error": detail})
@@ -96,8 +112,11 @@ class _Session:
         from lib.grading import wire as _wire
         from lib.checks import NOT_CALLABLE, Outcome, Result, assess
         cases, expected = _reference(ex, self.opts.seed)
-        child = self.child_ready()
-        deadline = time.monotonic() + self.opts.timeout
+        try:
+            child = self.child_ready()
+        except _BudgetSpent:
+            return self._budget_spent(ex, len(cases))
+        deadline = self.deadline()
         missing: list[str] = []
 
         def call(i, case):
@@ -110,7 +129,8 @@ class _Session:
                     value = _wire.decode(reply.get("value"))
                     after_args = _wire.decode(reply.get("args"))
                     after_kwargs = _wire.decode(reply.get("kwargs"))
-                except (_wire.WireError, ValueError, TypeError, KeyError):
+                except Exception:  # WireError, RecursionError, MemoryError ...: only this exercise pays
+                    child.kill()
                     raise ChildLost("crashed", "the child sent a malformed result") from None
                 if not isinstance(after_args, tuple) or not isinstance(after_kwargs, dict):
                     raise ChildLost("crashed", "the child sent a malformed result")
@@ -129,6 +149,9 @@ class _Session:
             return self._missing(ex, missing[0])
         except ChildLost as lost:
             self.drop_child()
+            if lost.status == "timeout" and self.budget_spent():
+                self.sub.timed_out = True
+                return self._budget_spent(ex, len(cases))
             if lost.status == "timeout":
                 self.sub.timed_out = True
                 msg = (f"timeout: {ex.function} was still running after {self.opts.timeout:g} s "
@@ -151,6 +174,11 @@ class _Session:
         assert status in STATUSES or status == NOT_CALLABLE
         return ExerciseGrade(ex.id, points, ex.points, status, result.passed_cases, result.total_cases,
                              result.message, result.reason)
+
+    def _budget_spent(self, ex, total: int) -> ExerciseGrade:
+        return ExerciseGrade(ex.id, 0, ex.points, "timeout", 0, total, (
+            f"timeout: this submission's time budget ({self.opts.budget:g} s, --budget) ran out before "
+            f"{ex.function} was graded; look for slow top-level cells or functions"))
 
     def _missing(self, ex, not_callable_what: str) -> ExerciseGrade:
         if not_callable_what:
@@ -175,23 +203,28 @@ class _Missing(Exception):
     pass
 
 
+class _BudgetSpent(Exception):
+    """The submission's wall-clock budget is used up: its remaining exercises are "timeout"."""
+
+
 def grade_notebook(path: Path | str, timeout: float = DEFAULT_TIMEOUT, opts: Options | None = None,
-                   student: str | None = None) -> Submission:
-    """Grade one notebook; never raises for a bad submission."""
+                   student: str | None = None, budget_deadline: float | None = None) -> Submission:
+    """Grade one notebook; never raises for a bad submission. ``budget_deadline`` (a
+    ``time.monotonic()`` value) ends the submission's budget; by default ``opts.budget`` from now."""
     from lib import exercises
     opts = opts or default_options(timeout)
     path = Path(path)
     sub = Submission(student=student or path.stem, path=str(path))
     start = time.monotonic()
     try:
-        nb = read_notebook(path)
+        nb, nb_bytes = read_notebook_bytes(path)
         chapter = find_chapter(nb)
     except NotGradable as exc:
         sub.gradable, sub.reason = False, f"not gradable: {exc}"
         return sub
     sub.chapter, sub.chapters = chapter, [chapter]
     output = Output()
-    session = _Session(nb, path.read_bytes(), path.name, opts, output, sub)
+    session = _Session(nb, nb_bytes, path.name, opts, output, sub, budget_deadline)
     try:
         for ex in exercises.for_chapter(chapter):
             grade_ = session.grade(ex)
@@ -211,19 +244,25 @@ def grade_notebook(path: Path | str, timeout: float = DEFAULT_TIMEOUT, opts: Opt
 def grade_submission(path: Path | str, opts: Options) -> Submission:
     """A notebook, or a folder of notebooks (one student; each exercise keeps its best grade)."""
     path = Path(path)
+    budget_deadline = time.monotonic() + opts.budget  # one budget for the whole submission
+    if path.is_symlink():
+        return Submission(student=path.stem if not path.is_dir() else path.name, path=str(path), gradable=False,
+                          reason=f"not gradable: {path.name} is a symbolic link (to {os.readlink(path)}); "
+                                 "grade the submission itself, not a link to it")
     if not path.is_dir():
         if not path.exists():
             return Submission(student=path.stem, path=str(path), gradable=False, reason="not gradable: no such file")
-        return grade_notebook(path, opts=opts)
-    notebooks = sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        return grade_notebook(path, opts=opts, budget_deadline=budget_deadline)
+    notebooks, refused = list_notebooks(path)
     sub = Submission(student=path.name, path=str(path))
     if not notebooks:
-        sub.gradable, sub.reason = False, "not gradable: the folder holds no .ipynb file"
+        sub.gradable, sub.reason = False, "not gradable: the folder holds no .ipynb file" + (
+            " (refused: " + "; ".join(refused) + ")" if refused else "")
         return sub
-    parts = [grade_notebook(nb, opts=opts, student=path.name) for nb in notebooks]
+    parts = [grade_notebook(nb, opts=opts, student=path.name, budget_deadline=budget_deadline) for nb in notebooks]
     graded = [p for p in parts if p.gradable]
     if not graded:
-        sub.gradable, sub.reason = False, "; ".join(f"{Path(p.path).name}: {p.reason}" for p in parts)
+        sub.gradable, sub.reason = False, "; ".join([f"{Path(p.path).name}: {p.reason}" for p in parts] + refused)
         sub.grader_error = "; ".join(p.grader_error for p in parts if p.grader_error)
         return sub
     best: dict[str, ExerciseGrade] = {}
@@ -242,7 +281,7 @@ def grade_submission(path: Path | str, opts: Options) -> Submission:
                   "stderr": "".join(p.output["stderr"] for p in parts)[:OUTPUT_CAP],
                   "bytes": sum(p.output["bytes"] for p in parts), "truncated": any(p.output["truncated"] for p in parts)}
     sub.seconds = round(sum(p.seconds for p in parts), 2)
-    skipped = [f"{Path(p.path).name}: {p.reason}" for p in parts if not p.gradable]
+    skipped = [f"{Path(p.path).name}: {p.reason}" for p in parts if not p.gradable] + refused
     if skipped:
         sub.reason = "some notebooks not gradable: " + "; ".join(skipped)
     return sub

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 from lib.grading.records import MAX_NOTEBOOK_BYTES
 
-__all__ = ["NotGradable", "read_notebook", "find_chapter", "check_ids"]
+__all__ = ["NotGradable", "read_notebook", "read_notebook_bytes", "list_notebooks", "find_chapter", "check_ids"]
 
 class NotGradable(Exception):
     """The whole submission cannot be graded (unreadable, not a notebook, no chapter); the message says why."""
@@ -32,25 +35,38 @@ def check_ids(source: str) -> list[str] | None:
     return ids or None
 
 
-def read_notebook(path: Path):
-    """Parse a submission in the parent (JSON only, no code runs): return the nbformat-4 notebook.
-    Raise :class:`NotGradable` with the reason."""
+def read_notebook_bytes(path: Path):
+    """Parse a submission in the parent (JSON only, no code runs): return the nbformat-4 notebook
+    and the bytes it was read from. Raise :class:`NotGradable` with the reason.
+
+    The file is opened with ``O_NOFOLLOW``: a symbolic link (say ``homework.ipynb ->
+    ../alice.ipynb``) is refused, even one swapped in after the folder was listed."""
     import nbformat
+    if path.is_symlink():
+        raise NotGradable(f"{path.name} is a symbolic link (to {os.readlink(path)}); submit the notebook "
+                          "file itself, not a link")
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotGradable(f"{path.name} is a symbolic link; submit the notebook file itself") from None
         raise NotGradable(f"cannot read the file: {exc.strerror}") from None
-    if size > MAX_NOTEBOOK_BYTES:
-        raise NotGradable(f"the file is {size / 2**20:.0f} MiB; notebooks over {MAX_NOTEBOOK_BYTES // 2**20} MiB are refused")
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise NotGradable(f"{path.name} is not a regular file")
+        if size > MAX_NOTEBOOK_BYTES:
+            raise NotGradable(f"the file is {size / 2**20:.0f} MiB; notebooks over {MAX_NOTEBOOK_BYTES // 2**20} MiB are refused")
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
     try:
-        raw = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise NotGradable(f"cannot read the file as UTF-8 text ({type(exc).__name__})") from None
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise NotGradable(f"not a notebook: the file is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or "nbformat" not in data:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise NotGradable(f"not a notebook: the file is not valid JSON ({str(exc)[:150]})") from None
+    if not isinstance(parsed, dict) or "nbformat" not in parsed:
         raise NotGradable("not a notebook: no nbformat version in the file")
     try:
         import warnings
@@ -62,7 +78,37 @@ def read_notebook(path: Path):
             _ = c.cell_type, c.source
     except Exception as exc:
         raise NotGradable(f"not a readable notebook ({type(exc).__name__}: {str(exc)[:150]})") from None
-    return nb
+    return nb, data
+
+
+def read_notebook(path: Path):
+    """The nbformat-4 notebook of a submission (see :func:`read_notebook_bytes`)."""
+    return read_notebook_bytes(path)[0]
+
+
+def list_notebooks(folder: Path) -> tuple[list[Path], list[str]]:
+    """The notebooks of a submission folder, and the reasons for what was refused.
+
+    Symbolic links are never followed: a linked notebook or folder could be another student's
+    work. ``.ipynb_checkpoints`` folders are skipped."""
+    found, refused = [], []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        base = Path(dirpath)
+        for d in list(dirnames):
+            if (base / d).is_symlink():
+                refused.append(f"{(base / d).relative_to(folder)}/ is a symbolic link to a folder; not followed")
+                dirnames.remove(d)
+            elif d == ".ipynb_checkpoints":
+                dirnames.remove(d)
+        for name in filenames:
+            if not name.endswith(".ipynb"):
+                continue
+            p = base / name
+            if p.is_symlink():
+                refused.append(f"{p.relative_to(folder)} is a symbolic link (to {os.readlink(p)}); not graded")
+            else:
+                found.append(p)
+    return sorted(found), refused
 
 
 def find_chapter(nb) -> str:

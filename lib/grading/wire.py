@@ -24,7 +24,7 @@ import numpy as np
 
 MAX_DEPTH = 16
 MAX_ITEMS = 10_000
-MAX_ARRAY_BYTES = 64 * 2**20
+MAX_ARRAY_BYTES = 2**20  # no real reply holds a larger array (see records.REPLY_CAP)
 
 
 class WireError(ValueError):
@@ -38,13 +38,38 @@ def _array_to_b64(a: np.ndarray) -> str:
 
 
 def _array_from_b64(text: str) -> np.ndarray:
-    raw = base64.b64decode(text.encode("ascii"), validate=True)
-    if len(raw) > MAX_ARRAY_BYTES + 4096:
+    """Decode an ``.npy`` payload, checking its header against the payload **before** anything is
+    allocated: a forged header claiming an enormous shape is a :class:`WireError`, not a
+    ``MemoryError``."""
+    if not isinstance(text, str) or len(text) > (MAX_ARRAY_BYTES + 4096) * 4 // 3 + 4:
         raise WireError("array too large")
-    a = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
-    if type(a) is not np.ndarray or a.dtype.kind not in "biufc" or a.dtype.fields is not None:
-        raise WireError(f"not a numeric array: dtype {a.dtype}")
-    return a
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise WireError("malformed array payload") from None
+    f = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise WireError(f"unsupported array format version {version}")
+        shape, fortran_order, dtype = read_header(f)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        raise WireError("malformed array header") from None
+    if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        raise WireError(f"not a numeric array: dtype {dtype}")
+    if not isinstance(shape, tuple) or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise WireError("malformed array shape")
+    count = 1
+    for n in shape:  # Python integers: no overflow, whatever the header claims
+        count *= n
+    offset = f.tell()
+    if count * dtype.itemsize != len(raw) - offset or count * dtype.itemsize > MAX_ARRAY_BYTES:
+        raise WireError(f"the array header claims shape {shape[:8]} of {dtype}, which does not match its "
+                        f"{len(raw) - offset} bytes of data")
+    a = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+    return a.reshape(shape, order="F" if fortran_order else "C").copy()
 
 
 def _other(x: Any) -> dict:

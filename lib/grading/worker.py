@@ -163,7 +163,7 @@ def main() -> int:
     sys.path.insert(0, config["root"])
     from lib.grading import sandbox as _sandbox
     workdir = _sandbox.confine(config["mode"], config["staging"], config["hide"], config.get("cgroup"),
-                               config["limits"])
+                               config["limits"], config.get("staging_root"))
     if config.get("selftest"):  # the parent's probe: can this platform confine a child this way?
         import numpy  # noqa: F401  (imports still work under the limits)
         writable = [d for d in ("/", "/usr", config["root"]) if config["mode"] != "process-group" and _writable(d)]
