@@ -30,3 +30,11 @@ def test_compute_and_draw_are_fast(make):
         W.render_png(widget, dpi=80, quantize=False)
         times.append(time.perf_counter() - start)
     assert min(times) < 0.25, f"{widget.title}: {1e3 * min(times):.0f} ms"
+
+
+@pytest.mark.parametrize("make", WIDGETS, ids=lambda make: make.__name__)
+def test_every_widget_has_a_working_live_form(make):
+    """The book shows the static form; the live form (sliders in a kernel) is built here, since the
+    lessons are no longer executed a second time by nbval with live widgets."""
+    box = W.live(make())
+    assert box.children, "the live form has no controls"
