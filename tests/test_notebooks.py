@@ -95,3 +95,33 @@ def test_requirements_never_include_torch_or_jax():
              if line.strip() and not line.startswith("#")}
     assert not names & {"torch", "jax", "jaxlib", "optax"}
     assert reqs.strip().splitlines()[-1].strip() == "-e .", "requirements.txt must end with `-e .`"
+
+
+def test_every_literalinclude_names_an_existing_file_and_object():
+    """A moved or renamed lib module breaks the book only at build time; this finds it in seconds."""
+    import ast
+
+    import nbformat
+
+    pattern = re.compile(r"```\{literalinclude\}\s+(\S+)\s*\n((?::[^\n]*\n)*)")
+    problems = []
+    pages = [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("chapters/*.md"), *ROOT.glob("exercises/source/*.ipynb")]
+    for page in pages:
+        if page.suffix == ".ipynb":
+            nb = nbformat.read(page, as_version=4)
+            texts = ["".join(c.source) + "\n" for c in nb.cells if c.cell_type == "markdown"]
+        else:
+            texts = [page.read_text()]
+        for text in texts:
+            for target, options in pattern.findall(text):
+                path = (page.parent / target).resolve()
+                if not path.is_file():
+                    problems.append(f"{page.name}: {target} does not exist")
+                    continue
+                obj = re.search(r":pyobject:\s*(\S+)", options)
+                if obj and path.suffix == ".py":
+                    names = {n.name for n in ast.walk(ast.parse(path.read_text()))
+                             if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+                    if obj.group(1).split(".")[-1] not in names:
+                        problems.append(f"{page.name}: {target} has no {obj.group(1)}")
+    assert not problems, problems
