@@ -12,11 +12,12 @@ MATHJAX := _vendor/mathjax/tex-chtml.js
 BOOK_FLAGS := --all -W -n --keep-going
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup execute book test test-unit test-notebooks test-site lab exercises grade golden freeze clean distclean
+.PHONY: help setup execute lint book test test-unit test-notebooks test-site lab exercises grade golden freeze clean distclean
 
 help:
 	@echo "make book        build the book into _build/html"
 	@echo "make test        every test: unit, notebooks (nbval), book build, built-site checks"
+	@echo "make lint        ruff check + format check, notebooks stripped and released"
 	@echo "make lab         JupyterLab on the course"
 	@echo "make exercises   regenerate the student notebooks from exercises/source/"
 	@echo "make grade NB='a.ipynb b/' [ARGS='--jobs 2 --csv grades.csv']   grade submissions (see README)"
@@ -52,6 +53,14 @@ test-notebooks: setup
 
 test-site: setup
 	$(PY) -m pytest -m site tests
+
+# ruff (lint + format check) over the Python files and the notebooks' code cells, outputs stripped,
+# student notebooks in sync with their sources. The same commands run in .pre-commit-config.yaml.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) -m lib.grading.nbtools strip --check chapters/*.ipynb exercises/*.ipynb exercises/source/*.ipynb
+	$(PY) -m lib.grading.nbtools release-all --check
 
 test: test-unit test-notebooks book test-site
 

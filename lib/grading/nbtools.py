@@ -6,6 +6,7 @@ Usage::
     python -m lib.grading.nbtools release-all            # every exercises/source/*.ipynb -> exercises/*.ipynb
     python -m lib.grading.nbtools release-all --check    # exit 1 if a committed student notebook is stale
     python -m lib.grading.nbtools strip NOTEBOOK...      # remove outputs and execution counts in place
+    python -m lib.grading.nbtools strip --check NOTEBOOK...   # exit 1 if one has outputs
 
 A *source* notebook holds the answers between nbgrader's markers::
 
@@ -206,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a release is stale")
     p = sub.add_parser("strip", help="remove outputs and execution counts in place")
     p.add_argument("notebooks", nargs="+", type=Path)
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook has outputs")
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
@@ -219,12 +221,19 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("\n".join(f"released {p}" for p in changed) or "all student notebooks are up to date")
         elif args.command == "strip":
+            dirty = []
             for path in args.notebooks:
                 nb = strip_outputs(nbformat.read(path, as_version=4))
                 data = notebook_bytes(nb)
                 if path.read_bytes() != data:
-                    path.write_bytes(data)
-                    print(f"stripped {path}")
+                    dirty.append(path)
+                    if not args.check:
+                        path.write_bytes(data)
+                        print(f"stripped {path}")
+            if args.check and dirty:
+                print("notebooks with outputs or volatile metadata (run `python -m lib.grading.nbtools strip`): "
+                      + ", ".join(map(str, dirty)))
+                return 1
     except (ReleaseError, OSError, nbformat.ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
