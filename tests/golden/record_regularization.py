@@ -25,6 +25,13 @@ and stores, for a given ``mask``:
     dx                            the gradient of sum(out * dout), by torch's autograd
     eval_out                      nn.Dropout(p).eval()(x): the identity
 
+L1 (``l1/``): ``softshrink_x``, ``softshrink_out`` (``F.softshrink(x, tau)`` with ``tau`` =
+``softshrink_tau``, the soft threshold); a least-squares problem ``A``, ``b`` with
+:math:`f(\theta) = \lVert A\theta - b\rVert^2 / (2n)` and trajectories ``subgrad_traj``
+(``torch.optim.SGD(lr)`` on ``f + l1 * θ.abs().sum()``, autograd's subgradient) and
+``prox_traj`` (``θ ← F.softshrink(θ - lr ∇f, lr * l1)``), ``steps + 1`` rows each, from
+``theta0`` (which has an exact zero, where autograd's sign(0) = 0 matters).
+
 Run: ``/work/golden-venv/bin/python tests/golden/record_regularization.py`` (or ``make golden``).
 The script refuses any torch other than 2.13.
 """
@@ -120,6 +127,46 @@ def record_dropout(torch, case, rng, data):
     data[pre + "torch_mask_keep_fraction"] = np.array(own_mask.mean())
 
 
+L1 = dict(lr=0.1, l1=0.3, steps=40, n=20, d=8, tau=0.4)
+
+
+def record_l1(torch, rng, data):
+    F = torch.nn.functional
+    x = rng.standard_normal(50) * 2
+    data["l1/softshrink_x"] = x
+    data["l1/softshrink_tau"] = np.array(L1["tau"])
+    data["l1/softshrink_out"] = F.softshrink(torch.from_numpy(x), L1["tau"]).numpy().copy()
+    A = rng.standard_normal((L1["n"], L1["d"]))
+    w = np.where(rng.uniform(size=L1["d"]) < 0.5, 0.0, rng.standard_normal(L1["d"]) * 2)
+    b = A @ w + 0.1 * rng.standard_normal(L1["n"])
+    theta0 = rng.standard_normal(L1["d"])
+    theta0[0] = 0.0
+    data["l1/A"], data["l1/b"], data["l1/theta0"] = A, b, theta0
+    At, bt = torch.from_numpy(A), torch.from_numpy(b)
+
+    def f(theta):
+        return ((At @ theta - bt) ** 2).sum() / (2 * L1["n"])
+
+    theta = torch.from_numpy(theta0.copy()).requires_grad_(True)
+    opt = torch.optim.SGD([theta], lr=L1["lr"])
+    traj = [theta0.copy()]
+    for _ in range(L1["steps"]):
+        opt.zero_grad()
+        (f(theta) + L1["l1"] * theta.abs().sum()).backward()
+        opt.step()
+        traj.append(theta.detach().numpy().copy())
+    data["l1/subgrad_traj"] = np.array(traj)
+    theta = torch.from_numpy(theta0.copy()).requires_grad_(True)
+    traj = [theta0.copy()]
+    for _ in range(L1["steps"]):
+        theta.grad = None
+        f(theta).backward()
+        with torch.no_grad():
+            theta.copy_(F.softshrink(theta - L1["lr"] * theta.grad, L1["lr"] * L1["l1"]))
+        traj.append(theta.detach().numpy().copy())
+    data["l1/prox_traj"] = np.array(traj)
+
+
 def main():
     import torch
 
@@ -132,7 +179,8 @@ def main():
         record_bn(torch, case, rng, data)
     for case in DROPOUT_CASES:
         record_dropout(torch, case, rng, data)
-    meta = dict(torch=torch.__version__, numpy=np.__version__, batchnorm=BN_CASES, dropout=DROPOUT_CASES)
+    record_l1(torch, rng, data)
+    meta = dict(torch=torch.__version__, numpy=np.__version__, batchnorm=BN_CASES, dropout=DROPOUT_CASES, l1=L1)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT, meta=np.array(json.dumps(meta)), **data)
     print(f"wrote {OUT} ({len(data)} arrays)")
