@@ -38,7 +38,7 @@ def test_dropout_fit_minimises_the_expected_loss():
 
 
 def test_dropout_closes_the_gap_on_few_points():
-    d = R.dropout_fit(0.0, 20)
+    d = R.dropout_fit(0.0, 10)
     gap = d.val_mse - d.train_mse
     assert gap[0] > 10 * gap[R.DROPOUT_PS.index(0.2)]           # no dropout overfits 20 points
     assert np.all(np.diff(d.train_mse) > 0)                      # more dropout, worse fit of the data
@@ -67,6 +67,8 @@ def test_off_grid_values_are_refused():
         R.dropout_fit(0.4, 20)
     with pytest.raises(ValueError, match="n must be one of"):
         R.dropout_fit(0.5, 21)
+    with pytest.raises(ValueError, match="not on the control's grid"):
+        R.dropout_widget().values(p=0.1)  # off the slider grid
     with pytest.raises(ValueError, match="lam must be one of"):
         R.l1_l2_weights(0.5)
 
