@@ -228,3 +228,25 @@ def test_completed_run_and_errors():
         EarlyStopping(monitor="loss")
     d = train(m, m.init(0), sgd(lr=1e150), data, val=data, epochs=20, progress=False, early_stopping=EarlyStopping())
     assert d.diverged and d.stop_reason == "diverged"
+
+
+# --------------------------------------------------------------------------------------------
+# the batch-norm MLP against torch
+
+
+def test_batchnorm_mlp_matches_torch():
+    from pathlib import Path
+    data = np.load(Path(__file__).resolve().parent / "data" / "regularization_torch.npz", allow_pickle=False)
+    m = mlp((6, 5, 4, 3), batchnorm=True)
+    m.init(0)                                              # fresh running statistics
+    params = {k: data[f"mlp/params/{k}"] for k in ("W1", "gamma1", "beta1", "W2", "gamma2", "beta2", "W3", "b3")}
+    m.train()
+    for t in range(2):
+        loss, grads = m.loss_and_grad(params, data[f"mlp/x/{t}"], data[f"mlp/y/{t}"])
+        assert loss == pytest.approx(float(data[f"mlp/loss/{t}"]), rel=1e-12)
+        for k, g in grads.items():
+            np.testing.assert_allclose(g, data[f"mlp/grad/{t}/{k}"], rtol=1e-10, atol=1e-13, err_msg=k)
+        for l in (1, 2):
+            np.testing.assert_allclose(m.state.buffers[f"running_mean{l}"], data[f"mlp/running_mean{l}/{t}"], rtol=1e-12)
+            np.testing.assert_allclose(m.state.buffers[f"running_var{l}"], data[f"mlp/running_var{l}/{t}"], rtol=1e-12)
+    np.testing.assert_allclose(m.eval().predict(params, data["mlp/eval_x"]), data["mlp/eval_logits"], rtol=1e-12, atol=1e-13)

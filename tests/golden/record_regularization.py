@@ -32,6 +32,14 @@ L1 (``l1/``): ``softshrink_x``, ``softshrink_out`` (``F.softshrink(x, tau)`` wit
 ``prox_traj`` (``θ ← F.softshrink(θ - lr ∇f, lr * l1)``), ``steps + 1`` rows each, from
 ``theta0`` (which has an exact zero, where autograd's sign(0) = 0 matters).
 
+The batch-norm MLP (``mlp/``): ``lib.nn.mlp((6, 5, 4, 3), batchnorm=True)`` against
+``nn.Sequential(nn.Linear(6, 5, bias=False), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 4,
+bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3))`` with the same weights
+(``W1``, ``gamma1``, ``beta1``, ..., ``W3``, ``b3``; lib's ``(in, out)`` layout): for two
+training steps' batches ``x/<t>``, ``y/<t>`` the cross-entropy ``loss/<t>``, the gradients
+``grad/<t>/<key>`` and the running statistics ``running_mean<l>/<t>``, ``running_var<l>/<t>``
+(no optimizer step: the same parameters), then ``eval_x`` and the eval-mode ``eval_logits``.
+
 Run: ``/work/golden-venv/bin/python tests/golden/record_regularization.py`` (or ``make golden``).
 The script refuses any torch other than 2.13.
 """
@@ -167,6 +175,49 @@ def record_l1(torch, rng, data):
     data["l1/prox_traj"] = np.array(traj)
 
 
+def record_mlp(torch, rng, data):
+    nn = torch.nn
+    sizes = (6, 5, 4, 3)
+    params = {"W1": rng.normal(size=(6, 5)) * 0.8, "gamma1": rng.uniform(0.5, 2, 5), "beta1": rng.normal(size=5),
+              "W2": rng.normal(size=(5, 4)) * 0.8, "gamma2": rng.uniform(0.5, 2, 4), "beta2": rng.normal(size=4),
+              "W3": rng.normal(size=(4, 3)), "b3": rng.normal(size=3)}
+    model = nn.Sequential(nn.Linear(6, 5, bias=False), nn.BatchNorm1d(5), nn.ReLU(),
+                          nn.Linear(5, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3)).double()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.from_numpy(params["W1"].T))
+        model[1].weight.copy_(torch.from_numpy(params["gamma1"]))
+        model[1].bias.copy_(torch.from_numpy(params["beta1"]))
+        model[3].weight.copy_(torch.from_numpy(params["W2"].T))
+        model[4].weight.copy_(torch.from_numpy(params["gamma2"]))
+        model[4].bias.copy_(torch.from_numpy(params["beta2"]))
+        model[6].weight.copy_(torch.from_numpy(params["W3"].T))
+        model[6].bias.copy_(torch.from_numpy(params["b3"]))
+    for k, v in params.items():
+        data[f"mlp/params/{k}"] = v
+    tensors = {"W1": (model[0].weight, True), "gamma1": (model[1].weight, False), "beta1": (model[1].bias, False),
+               "W2": (model[3].weight, True), "gamma2": (model[4].weight, False), "beta2": (model[4].bias, False),
+               "W3": (model[6].weight, True), "b3": (model[6].bias, False)}
+    model.train()
+    for t in range(2):
+        x = rng.normal(size=(7, 6)) * 2 + 0.5
+        y = rng.integers(0, 3, 7)
+        model.zero_grad()
+        loss = nn.CrossEntropyLoss()(model(torch.from_numpy(x)), torch.from_numpy(y))
+        loss.backward()
+        data[f"mlp/x/{t}"], data[f"mlp/y/{t}"], data[f"mlp/loss/{t}"] = x, y, np.array(loss.item())
+        for k, (tensor, transpose) in tensors.items():
+            g = tensor.grad.numpy().copy()
+            data[f"mlp/grad/{t}/{k}"] = g.T if transpose else g
+        for l, bn in ((1, model[1]), (2, model[4])):
+            data[f"mlp/running_mean{l}/{t}"] = bn.running_mean.numpy().copy()
+            data[f"mlp/running_var{l}/{t}"] = bn.running_var.numpy().copy()
+    model.eval()
+    x = rng.normal(size=(4, 6))
+    data["mlp/eval_x"] = x
+    with torch.no_grad():
+        data["mlp/eval_logits"] = model(torch.from_numpy(x)).numpy().copy()
+
+
 def main():
     import torch
 
@@ -180,6 +231,7 @@ def main():
     for case in DROPOUT_CASES:
         record_dropout(torch, case, rng, data)
     record_l1(torch, rng, data)
+    record_mlp(torch, rng, data)
     meta = dict(torch=torch.__version__, numpy=np.__version__, batchnorm=BN_CASES, dropout=DROPOUT_CASES, l1=L1)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT, meta=np.array(json.dumps(meta)), **data)
