@@ -34,15 +34,23 @@ torch: ``nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))`` with
 >>> {k: v.shape for k, v in params.items()}
 {'W1': (64, 32), 'b1': (32,), 'W2': (32, 10), 'b2': (10,)}
 
-Modules: :mod:`lib.nn.layers` (forward / backward functions of each layer) and
-:mod:`lib.nn.models` (:class:`Model`, :func:`softmax_regression`, :func:`mlp`); everything
-public is importable from ``lib.nn``.
+Modules: :mod:`lib.nn.layers` (forward / backward functions of each layer),
+:mod:`lib.nn.models` (:class:`Model`, :func:`softmax_regression`, :func:`mlp`),
+:mod:`lib.nn.dropout` (inverted dropout, :class:`Dropout`) and :mod:`lib.nn.batchnorm`
+(batch normalization, :class:`BatchNorm1d`) (chapter 8); everything public is importable
+from ``lib.nn``.
 """
 
 from lib.nn.layers import linear_backward, linear_forward, relu_backward, relu_forward, softmax_cross_entropy
 from lib.nn.models import INITS, Model, accuracy, l2_regularized, mlp, softmax_regression
+# chapter 08: regularization layers
+from lib.nn.batchnorm import BatchNorm1d, BatchNormCache, batchnorm_backward, batchnorm_forward
+from lib.nn.dropout import Dropout, DropoutCache, dropout_backward, dropout_forward, dropout_mask
 
 __all__ = [
     "Model", "softmax_regression", "mlp", "accuracy", "l2_regularized", "INITS",
     "linear_forward", "linear_backward", "relu_forward", "relu_backward", "softmax_cross_entropy",
+    # chapter 08
+    "BatchNorm1d", "BatchNormCache", "batchnorm_forward", "batchnorm_backward",
+    "Dropout", "DropoutCache", "dropout_forward", "dropout_backward", "dropout_mask",
 ]

@@ -16,6 +16,7 @@ from lib.nn.layers import (
     _array, _check_labels, _finite_or_raise, _softmax_cross_entropy, linear_backward, linear_forward,
     relu_backward, relu_forward,
 )
+from lib.nn.regularized import make_regularized_mlp
 
 __all__ = ["Model", "softmax_regression", "mlp", "accuracy", "l2_regularized", "INITS"]
 
@@ -30,15 +31,59 @@ class Model(NamedTuple):
       batch (a float) and its gradient (a dict with the keys and shapes of ``params``);
     - ``predict(params, X) -> logits`` of shape ``(n, n_classes)``.
 
+    A model with dropout or batch normalization (chapter 8) also has a ``state``
+    (:class:`lib.nn.regularized.ModelState`: the mode, the batch-norm running statistics and the
+    dropout generator); ``model.train()`` and ``model.eval()`` switch its mode (for a model
+    without state they do nothing: it computes the same in both modes) and ``model.training``
+    tells the mode. :func:`lib.train.train` trains in training mode and evaluates in eval mode.
+
     torch: an ``nn.Module``, whose parameters live inside the object; ``loss_and_grad`` is
-    ``loss = criterion(model(X), y); loss.backward()`` and ``predict`` is ``model(X)``. The
-    pure-function form is JAX's (``jax.value_and_grad(loss)(params, X, y)``).
+    ``loss = criterion(model(X), y); loss.backward()`` and ``predict`` is ``model(X)``;
+    ``model.train()`` / ``model.eval()`` as in torch. The pure-function form is JAX's
+    (``jax.value_and_grad(loss)(params, X, y)``; flax keeps batch statistics in a separate
+    ``batch_stats`` collection, as ``state`` does here).
     """
 
     name: str
     init: Callable[[int], dict]
     loss_and_grad: Callable[[dict, np.ndarray, np.ndarray], tuple[float, dict]]
     predict: Callable[[dict, np.ndarray], np.ndarray]
+
+    @property
+    def state(self) -> Any:
+        """The :class:`~lib.nn.regularized.ModelState` of a model with dropout or batch norm, else None."""
+        return getattr(self, "_state", None)
+
+    def train(self, mode: bool = True) -> "Model":
+        """Training mode (``mode=False``: evaluation mode); returns the model (torch: ``model.train()``)."""
+        if self.state is not None:
+            self.state.training = bool(mode)
+        return self
+
+    def eval(self) -> "Model":
+        """Evaluation mode: running statistics, no dropout; returns the model (torch: ``model.eval()``)."""
+        return self.train(False)
+
+    @property
+    def training(self) -> bool:
+        """True in training mode (always True for a model without state)."""
+        return True if self.state is None else bool(self.state.training)
+
+
+class _StatefulModel(Model):
+    """A :class:`Model` that carries a ``ModelState`` (its four fields are unchanged)."""
+
+    def __new__(cls, name, init, loss_and_grad, predict, state=None):
+        self = super().__new__(cls, name, init, loss_and_grad, predict)
+        self._state = state
+        return self
+
+    def _replace(self, **kwargs):
+        fields = dict(zip(self._fields, self), **kwargs)
+        return _StatefulModel(**fields, state=self._state)
+
+    def __repr__(self) -> str:
+        return f"Model(name={self.name!r}, state={self._state!r})"
 
 
 
@@ -181,7 +226,7 @@ def softmax_regression(n_features: int, n_classes: int, *, init: str = "zeros") 
     return Model(inner.name, init_fn, loss_and_grad, predict)
 
 
-def mlp(sizes, *, init: str = "he") -> Model:
+def mlp(sizes, *, init: str = "he", dropout: float = 0.0, batchnorm: bool = False) -> Model:
     r"""A multi-layer perceptron Linear → ReLU → … → Linear with a softmax cross-entropy loss.
 
     ``sizes = (d, h_1, ..., h_k, C)`` gives :math:`k` hidden ReLU layers; the parameters are
@@ -199,6 +244,9 @@ def mlp(sizes, *, init: str = "he") -> Model:
       initialisation breaks); only for demonstrations.
 
     (torch's own default for ``nn.Linear`` is :math:`\mathcal U(\pm 1/\sqrt{\text{fan\_in}})`.)
+    ``dropout=p`` adds inverted dropout after every hidden ReLU and ``batchnorm=True`` a
+    batch normalization before it (:mod:`lib.nn.regularized`, chapter 8); such a model has a
+    ``state`` and ``train()`` / ``eval()`` modes.
     The loss is not convex in the weights :cite:p:`goodfellow2016deep`; its gradient is
     computed by back-propagation :cite:p:`rumelhart1986learning`. torch:
     ``nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))`` and
@@ -210,6 +258,12 @@ def mlp(sizes, *, init: str = "he") -> Model:
     (['W1', 'b1', 'W2', 'b2'], (2, 3))
     """
     sizes = _sizes(sizes)
+    if dropout or batchnorm:
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        name, init_fn, loss_and_grad, predict, state = make_regularized_mlp(
+            sizes, _init_weights, dropout, bool(batchnorm), init)
+        return _StatefulModel(name, init_fn, loss_and_grad, predict, state)
     return _make("mlp(" + ", ".join(map(str, sizes)) + ")", sizes, init)
 
 

@@ -41,6 +41,10 @@ from lib.optim.adaptive import (
 )
 from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
 from lib.optim.sgd import sgd
+# chapter 08: L1 by a proximal step or a subgradient
+from lib.optim.proximal import (
+    AddL1ProxState, add_l1_prox, add_l1_subgradient, l1_subgradient_sgd, proximal_sgd, soft_threshold,
+)
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
@@ -56,4 +60,7 @@ __all__ = [
     "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
     "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
     "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
+    # chapter 08: L1 regularization
+    "soft_threshold", "add_l1_prox", "add_l1_subgradient", "proximal_sgd", "l1_subgradient_sgd",
+    "AddL1ProxState",
 ]
