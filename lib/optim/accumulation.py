@@ -87,8 +87,10 @@ def multi_steps(opt: GradientTransformation, every_k_schedule: Union[int, Callab
 
 
 def has_updated(state: MultiStepsState) -> bool:
-    """True right after a call of :func:`multi_steps` that applied the optimizer (optax:
-    ``MultiSteps.has_updated``)."""
+    r"""True right after a call of :func:`multi_steps` that applied the optimizer:
+    :math:`n = 0` and at least one step taken. optax: ``MultiSteps.has_updated``; torch: the
+    ``(i + 1) % k == 0`` test of an accumulation loop. Reference: :cite:t:`goyal2017accurate`.
+    """
     return state.mini_step == 0 and state.gradient_step > 0
 
 

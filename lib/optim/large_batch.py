@@ -41,7 +41,11 @@ def resolve_mask(mask: Mask, params: Any) -> Any:
 
     ``mask`` is a bool (the same for every tensor), a tree of bools with the structure of
     ``params`` (or a prefix of it: a bool where ``params`` has a sub-tree applies to all of
-    it), or a callable ``params -> such a tree``. optax: the ``mask`` of ``optax.masked``.
+    it), or a callable ``params -> such a tree``. A masked link then computes
+    :math:`u^{(l)} \leftarrow \text{link}(u^{(l)})` where :math:`m^{(l)}` is True and leaves
+    :math:`u^{(l)}` alone elsewhere. optax: the ``mask`` of ``optax.masked``; torch: parameter
+    groups (e.g. ``{"params": biases, "weight_decay": 0}``). Used by :cite:t:`you2017large`-style
+    optimizers to exempt biases and normalisation scales.
     """
     if callable(mask):
         mask = mask(params)
