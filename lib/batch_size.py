@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["gradient_noise_scale", "noise_scale_from_two_batches", "NoiseScale", "steps_to_target_model",
            "fit_critical_batch_size", "linear_scaling", "sqrt_scaling", "warmup_steps", "linear_warmup",
-           "hvp_finite_difference", "top_hessian_eigenvalue", "PowerIteration"]
+           "hvp_finite_difference", "top_hessian_eigenvalue", "PowerIteration", "steps_to_target"]
 
 
 class NoiseScale(NamedTuple):
@@ -206,3 +206,38 @@ def top_hessian_eigenvalue(hvp: Callable[[np.ndarray], np.ndarray], dim: int, *,
             break
         lam = new
     return PowerIteration(lam, v, np.array(hist), converged)
+
+
+def steps_to_target(loss_and_grad: Callable, predict: Callable, params: Any, tx, X: np.ndarray,
+                    y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, batch_size: int,
+                    target: float, max_steps: int, seed: int = 0) -> float:
+    r"""Training steps until the validation accuracy first reaches ``target`` (``inf`` if never).
+
+    The measurement of :cite:t:`shallue2019measuring`: at each batch size, the number of steps
+    :math:`S(B)` to reach a target out-of-sample performance, with mini-batches drawn without
+    replacement (a new permutation each epoch, the last partial batch dropped). The accuracy is
+    checked after every update; a run that goes non-finite counts as never arriving.
+    torch / optax: the same loop around ``optimizer.step()`` / ``tx.update``.
+    """
+    from lib.optim import apply_updates
+    from lib.tree import tree_leaves
+
+    n = len(X)
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be between 1 and {n}, got {batch_size}")
+    rng = np.random.default_rng(seed)
+    state, perm, pos = tx.init(params), rng.permutation(n), 0
+    with np.errstate(all="ignore"):
+        for t in range(max_steps):
+            if pos + batch_size > n:
+                perm, pos = rng.permutation(n), 0
+            idx = perm[pos:pos + batch_size]
+            pos += batch_size
+            _, g = loss_and_grad(params, X[idx], y[idx])
+            updates, state = tx.update(g, state, params)
+            params = apply_updates(params, updates)
+            if not all(np.all(np.isfinite(p)) for p in tree_leaves(params)):
+                return math.inf
+            if np.mean(np.argmax(predict(params, X_val), axis=1) == y_val) >= target:
+                return float(t + 1)
+    return math.inf

@@ -33,9 +33,25 @@ from lib.optim.base import GradientTransformation, apply_updates
 from lib.tree import tree_leaves, tree_map
 
 __all__ = ["all_reduce_mean", "data_parallel_gradient", "batch_indices", "train_data_parallel",
-           "ParallelRun", "flatten", "unflatten"]
+           "ParallelRun", "flatten", "unflatten", "blas_threads"]
 
 LossAndGrad = Callable[[Any, np.ndarray, np.ndarray], tuple[float, Any]]
+
+
+def blas_threads(n: int = 1):
+    """A context manager limiting NumPy's BLAS to ``n`` threads (``threadpoolctl``).
+
+    For honest timings of worker processes: a single process may already use every core inside
+    ``X @ W``; with one BLAS thread per process, W processes are the only parallelism. On small
+    matrices and a shared machine one thread is also simply faster. torch:
+    ``torch.set_num_threads(n)``; both default to one thread per core.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(n)
 
 
 def all_reduce_mean(trees: list) -> Any:
