@@ -52,7 +52,7 @@ lab: setup
 	$(BIN)/jupyter lab
 
 exercises: setup
-	$(PY) -m lib.nbtools release-all
+	$(PY) -m lib.grading.nbtools release-all
 
 grade: setup
 	@test -n "$(NB)" || { echo "usage: make grade NB='submissions/alice.ipynb submissions/bob/'"; exit 2; }

@@ -14,13 +14,13 @@ student's function is reported as *theirs* (type, message, line of their code), 
 traceback through this module.
 
 :func:`run_exercise` does the same work but never raises; it returns a :class:`Result`, which
-is what the grader (:mod:`lib.grade`) records. ``check`` is a thin wrapper on it.
+is what the grader (:mod:`lib.grading`) records. ``check`` is a thin wrapper on it.
 
 Both paths share one judge, :func:`assess`: it takes the exercise, its cases, the reference
 results, and a ``call(index, case)`` that returns an :class:`Outcome` (the value returned and
 the inputs as they were after the call, or the exception raised). In a notebook ``call`` runs
 the function in this process; in the grader it asks the sandboxed child process and receives
-plain data only (:mod:`lib._wire`), so a check cell and the grader always agree.
+plain data only (:mod:`lib.grading.wire`), so a check cell and the grader always agree.
 """
 
 from __future__ import annotations

@@ -40,7 +40,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lib.data import Dataset, minibatches
-from lib.nn import Model, _check_labels, _finite_or_raise, _softmax_cross_entropy
+from lib.early_stopping import EarlyStopping, EarlyStoppingMonitor
+from lib.nn.layers import _check_labels, _finite_or_raise, _softmax_cross_entropy
+from lib.nn.models import Model
 
 __all__ = ["History", "Tuning", "train", "tune_learning_rate"]
 
@@ -61,8 +63,13 @@ class History:
     ``epoch_wall_time`` (the step values at the end of each epoch); also as the dict
     ``history.epoch``.
 
-    ``params`` are the final parameters, ``diverged`` is True when the loss became NaN or
-    infinite (the run stopped there), and ``message`` says what happened in a sentence.
+    ``params`` are the final parameters (with early stopping and ``restore_best``: those of
+    ``best_epoch``), ``diverged`` is True when the loss became NaN or infinite (the run stopped
+    there), ``stop_reason`` is ``"completed"``, ``"early_stopping"`` or ``"diverged"``,
+    ``best_epoch`` the epoch early stopping kept (1-based; 0 without early stopping),
+    ``buffers`` the model's batch-norm statistics that go with ``params`` (None without
+    batch norm; ``model.state.restore(history.buffers)`` puts them back), and ``message`` says
+    what happened in a sentence.
     torch has no equivalent object: a PyTorch loop appends to lists by hand.
     """
 
@@ -80,6 +87,9 @@ class History:
     message: str
     batch_size: int = 0
     seed: int = 0
+    stop_reason: str = "completed"
+    best_epoch: int = 0
+    buffers: Any = None
 
     @property
     def epoch(self) -> dict[str, np.ndarray]:
@@ -213,7 +223,7 @@ def _evaluate(model: Model, params, X, y) -> tuple[float, float]:
 
 def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size: int = 32,
           seed: int = 0, val=None, drop_last: bool = False, progress="auto",
-          eval_every_epoch: bool = True) -> History:
+          eval_every_epoch: bool = True, early_stopping: EarlyStopping | None = None) -> History:
     r"""Train ``model`` from ``params`` with ``optimizer`` on ``data`` for ``epochs`` epochs.
 
     Each epoch shuffles the training set with a generator seeded once from ``seed``
@@ -237,6 +247,14 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     (epochs, loss, ETA) in a notebook or terminal for runs longer than half a second, and
     nothing in the book build (``DESCENT_WIDGETS=static``) or when output is not
     interactive; ``True`` shows it for every run, ``False`` never.
+
+    The model is put in training mode (``model.train()``) for the updates and in evaluation
+    mode (``model.eval()``) for the per-epoch evaluations, and is left in evaluation mode; a
+    model with state (dropout, batch norm: :mod:`lib.nn.regularized`) starts every run with
+    fresh running statistics and dropout masks drawn from a generator seeded by ``seed``.
+    ``early_stopping=EarlyStopping(patience, min_delta, monitor, restore_best)``
+    (:mod:`lib.early_stopping`) stops after ``patience`` epochs without improvement of the
+    monitored value and returns the best epoch's parameters :cite:p:`prechelt1998early`.
 
     torch: a ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True, drop_last,
     generator=torch.Generator().manual_seed(seed))`` and the loop
@@ -269,8 +287,13 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     valxy = _xy("val", val)
     if valxy is not None and valxy[0].shape[0] == 0:
         valxy = None
-    # one cheap forward pass checks params and the data's shape against the model
-    C = model.predict(params, X[:1]).shape[-1]
+    if early_stopping is not None and not eval_every_epoch:
+        raise ValueError("early stopping needs an evaluation after every epoch: use eval_every_epoch=True")
+    stopper = None if early_stopping is None else EarlyStoppingMonitor(early_stopping, valxy is not None)
+    # one cheap forward pass (in eval mode) checks params and the data's shape against the model
+    C = model.eval().predict(params, X[:1]).shape[-1]
+    if model.state is not None:
+        model.state.reset(seed)
     if y.dtype.kind in "iu":
         _check_labels(y, n, C, "data.y")
     if valxy is not None and valxy[1].dtype.kind in "iu":
@@ -303,6 +326,7 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for e in range(epochs):
             current = e + 1
+            model.train()
             for Xb, yb in minibatches(X, y, B, rng=rng, shuffle=True, drop_last=drop_last):
                 loss, grads = loss_and_grad(params, Xb, yb)
                 step_loss[k] = loss
@@ -329,6 +353,7 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
             ep_evals[e] = seen
             ep["wall"][e] = wall[k - 1]
             if eval_every_epoch or e == epochs - 1:
+                model.eval()
                 ep["train_loss"][e], ep["train_acc"][e] = _evaluate(model, params, X, y)
                 if valxy is not None:
                     ep["val_loss"][e], ep["val_acc"][e] = _evaluate(model, params, *valxy)
@@ -337,9 +362,19 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
                     message = (f"diverged in epoch {e + 1}: the training loss after the epoch is "
                                f"{ep['train_loss'][e]}. Try a smaller learning rate (e.g. 10 times smaller).")
             epochs_done = e + 1
+            if stopper is not None and not diverged and stopper.after_epoch(
+                    e + 1, {k: ep[k][e] for k in ("train_loss", "train_acc", "val_loss", "val_acc")}, params, model):
+                excluded += perf() - t
+                break
             excluded += perf() - t
             if diverged:
                 break
+    model.eval()
+    stop_reason = "diverged" if diverged else "completed"
+    if stopper is not None and not diverged:
+        params = stopper.finish(params, model)
+        if stopper.stopped_epoch:
+            stop_reason = "early_stopping"
     bar.close(k, current, step_loss[max(current - 1, 0) * per_epoch:k])
     if not diverged:
         parts = [f"trained {epochs_done} epoch{'s' if epochs_done != 1 else ''} ({k} steps of "
@@ -350,12 +385,16 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
             if not math.isnan(ep["val_acc"][last]):
                 parts.append(f"validation accuracy {ep['val_acc'][last]:.1%}")
         message = ", ".join(parts)
+        if stop_reason == "early_stopping":
+            message = stopper.message() + "; " + message
     return History(
         step_loss=step_loss[:k], grad_evals=grad_evals[:k], wall_time=wall[:k],
         train_loss=ep["train_loss"][:epochs_done], train_acc=ep["train_acc"][:epochs_done],
         val_loss=ep["val_loss"][:epochs_done], val_acc=ep["val_acc"][:epochs_done],
         epoch_grad_evals=ep_evals[:epochs_done], epoch_wall_time=ep["wall"][:epochs_done],
         params=params, diverged=diverged, message=message, batch_size=B, seed=seed,
+        stop_reason=stop_reason, best_epoch=stopper.state.best_epoch if stopper else 0,
+        buffers=model.state.snapshot() if model.state is not None else None,
     )
 
 

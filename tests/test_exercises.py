@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from lib import exercises
-from lib.nbtools import ReleaseError, grade_cells, release, release_notebook
+from lib.grading.nbtools import ReleaseError, grade_cells, release, release_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "exercises" / "source").glob("*.ipynb"))
@@ -33,7 +33,7 @@ def test_student_notebook_is_up_to_date(source):
     assert student.exists(), f"{student} is missing: run `make exercises`"
     assert student.read_bytes() == release(source), (
         f"{student.relative_to(ROOT)} is stale (it differs from a fresh release of "
-        f"{source.relative_to(ROOT)}): run `make exercises` (python -m lib.nbtools release-all)")
+        f"{source.relative_to(ROOT)}): run `make exercises` (python -m lib.grading.nbtools release-all)")
 
 
 @pytest.mark.parametrize("path", SOURCES + [ROOT / "exercises" / p.name for p in SOURCES], ids=lambda p: str(p.relative_to(ROOT)))
@@ -44,7 +44,7 @@ def test_notebook_is_committed_clean(path):
     for cell in nb.cells:
         assert cell.get("id"), "every cell needs an id"
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, "run `python -m lib.nbtools strip`"
+            assert cell.outputs == [] and cell.execution_count is None, "run `python -m lib.grading.nbtools strip`"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

@@ -115,7 +115,7 @@ def _hostile(batch: Path) -> dict:
             return np.zeros(np.shape(params)).view(Liar)
         """), gd_step="fail:value")
     add("patch_numpy_and_checks", _nb(gd_step="""
-        import lib.checks, lib._wire
+        import lib.checks, lib.grading.wire
         np.isclose = lambda *a, **k: True
         np.allclose = lambda *a, **k: True
         np.array_equal = lambda *a, **k: True

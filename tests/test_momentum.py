@@ -1,5 +1,5 @@
-"""Chapter 4: the momentum conventions of lib.momentum agree with the torch-exact lib.optim.sgd
-where they should and differ where they should; momentum's quadratic theory in lib.convergence
+"""Chapter 4: the momentum conventions of lib.theory.momentum_forms agree with the torch-exact lib.optim.sgd
+where they should and differ where they should; momentum's quadratic theory in lib.theory.quadratic_rates
 agrees with runs."""
 
 import doctest
@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import lib.convergence as convergence
-import lib.momentum as M
+import lib.theory.momentum_forms as M
+from lib.theory import quadratic_rates
 from lib import functions, optim
 
 STEPS = 60
 
 
-def quadratic():
+def tilted_quadratic():
     return functions.quadratic((1.0, 12.0), angle=0.4)
 
 
@@ -30,7 +30,7 @@ def drop_schedule(lr, at=20, factor=0.1):
 
 # --------------------------------------------------------------------------- doctests
 
-@pytest.mark.parametrize("module", [M, convergence])
+@pytest.mark.parametrize("module", [M, quadratic_rates])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
@@ -39,7 +39,7 @@ def test_doctests(module):
 # --------------------------------------------------------------------------- equivalences
 
 @pytest.mark.parametrize("f, start, lr, mu", [
-    (quadratic(), (-1.5, 1.0), 0.05, 0.9),
+    (tilted_quadratic(), (-1.5, 1.0), 0.05, 0.9),
     (functions.rosenbrock(), (-1.2, 1.0), 5e-4, 0.9),
     (functions.saddle(), (1.5, 0.01), 0.1, 0.5),
 ])
@@ -52,7 +52,7 @@ def test_all_forms_equal_torch_for_a_constant_learning_rate(f, start, lr, mu):
 
 
 def test_lr_inside_differs_after_a_learning_rate_drop_and_the_correction_fixes_it():
-    f = quadratic()
+    f = tilted_quadratic()
     start, mu, lr = (-1.5, 1.0), 0.9, 0.05
     schedule = drop_schedule(lr)
     ref = sgd_path(f, start, lr=schedule, momentum=mu)
@@ -99,7 +99,7 @@ def test_torch_dampening_is_not_ema_at_the_first_step():
 
 def test_nesterov_lookahead_points_are_torch_iterates():
     for f, start, lr, mu in [(functions.rosenbrock(), (-1.2, 1.0), 5e-4, 0.9),
-                             (quadratic(), (-1.5, 1.0), 0.05, 0.95)]:
+                             (tilted_quadratic(), (-1.5, 1.0), 0.05, 0.95)]:
         ref = sgd_path(f, start, lr=lr, momentum=mu, nesterov=True)
         theta = np.array(start, dtype=float)
         v = np.zeros(2)
@@ -147,11 +147,11 @@ def test_iteration_matrix_reproduces_sgd_in_one_dimension(nesterov):
     lam, lr, mu = 3.0, 0.2, 0.7
     path = optim.run(optim.sgd(lr=lr, momentum=mu, nesterov=nesterov), lambda p: lam * p,
                      np.array([1.0]), 30)[:, 0]
-    A = convergence.momentum_iteration_matrix(lr, mu, lam, nesterov=nesterov)
+    A = quadratic_rates.momentum_iteration_matrix(lr, mu, lam, nesterov=nesterov)
     for t in range(1, 30):
         assert A[0] @ [path[t], path[t - 1]] == pytest.approx(path[t + 1], rel=1e-12, abs=1e-15)
     assert np.allclose(np.sort_complex(np.linalg.eigvals(A)),
-                       np.sort_complex(convergence.momentum_eigenvalues(lr, mu, lam, nesterov)))
+                       np.sort_complex(quadratic_rates.momentum_eigenvalues(lr, mu, lam, nesterov)))
 
 
 def _measured(f, lr, mu, nesterov, rho):
@@ -161,7 +161,7 @@ def _measured(f, lr, mu, nesterov, rho):
                      steps, max_norm=math.inf)
     errors = np.linalg.norm(path, axis=1)
     k = len(errors) - 1
-    return convergence.empirical_rate(errors, k // 3)
+    return quadratic_rates.empirical_rate(errors, k // 3)
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -170,8 +170,8 @@ def _measured(f, lr, mu, nesterov, rho):
 def test_contraction_factor_matches_runs(nesterov, mu, x):
     f = functions.quadratic((1.0, 4.0, 20.0))
     lr = x / 20.0
-    rho = convergence.momentum_contraction_factor(lr, mu, f.eigenvalues, nesterov=nesterov)
-    limit = convergence.momentum_critical_learning_rate(mu, f.eigenvalues, nesterov=nesterov)
+    rho = quadratic_rates.momentum_contraction_factor(lr, mu, f.eigenvalues, nesterov=nesterov)
+    limit = quadratic_rates.momentum_critical_learning_rate(mu, f.eigenvalues, nesterov=nesterov)
     assert (rho < 1) == (lr < limit)
     if abs(rho - 1) < 1e-3:
         return
@@ -181,44 +181,44 @@ def test_contraction_factor_matches_runs(nesterov, mu, x):
 
 def test_momentum_zero_is_gradient_descent():
     lrs = np.linspace(0.01, 0.25, 9)
-    assert np.allclose(convergence.momentum_contraction_factor(lrs, 0.0, [1.0, 9.0]),
-                       convergence.contraction_factor(lrs, [1.0, 9.0]))
-    assert convergence.momentum_critical_learning_rate(0.0, [1.0, 9.0]) == pytest.approx(
-        convergence.critical_learning_rate([1.0, 9.0]))
+    assert np.allclose(quadratic_rates.momentum_contraction_factor(lrs, 0.0, [1.0, 9.0]),
+                       quadratic_rates.contraction_factor(lrs, [1.0, 9.0]))
+    assert quadratic_rates.momentum_critical_learning_rate(0.0, [1.0, 9.0]) == pytest.approx(
+        quadratic_rates.critical_learning_rate([1.0, 9.0]))
 
 
 @pytest.mark.parametrize("mu", [0.0, 0.3, 0.8, 0.95])
 def test_stability_limits(mu):
     lam = [0.5, 8.0]
     for nesterov in (False, True):
-        limit = convergence.momentum_critical_learning_rate(mu, lam, nesterov=nesterov)
-        assert convergence.momentum_contraction_factor(limit * 0.999, mu, lam, nesterov) < 1
-        assert convergence.momentum_contraction_factor(limit * 1.001, mu, lam, nesterov) > 1
-        assert convergence.momentum_contraction_factor(limit, mu, lam, nesterov) == pytest.approx(1.0)
-    assert convergence.momentum_critical_learning_rate(mu, lam) == pytest.approx((2 + 2 * mu) / 8.0)
+        limit = quadratic_rates.momentum_critical_learning_rate(mu, lam, nesterov=nesterov)
+        assert quadratic_rates.momentum_contraction_factor(limit * 0.999, mu, lam, nesterov) < 1
+        assert quadratic_rates.momentum_contraction_factor(limit * 1.001, mu, lam, nesterov) > 1
+        assert quadratic_rates.momentum_contraction_factor(limit, mu, lam, nesterov) == pytest.approx(1.0)
+    assert quadratic_rates.momentum_critical_learning_rate(mu, lam) == pytest.approx((2 + 2 * mu) / 8.0)
 
 
 @pytest.mark.parametrize("x", [0.01, 0.3, 1.0, 2.0, 3.5])
 def test_critical_momentum_gives_a_double_root(x):
-    mu = convergence.critical_momentum(x, 1.0)
-    z = convergence.momentum_eigenvalues(x, mu, 1.0)
+    mu = quadratic_rates.critical_momentum(x, 1.0)
+    z = quadratic_rates.momentum_eigenvalues(x, mu, 1.0)
     assert abs(z[0] - z[1]) < 1e-6
-    above = convergence.momentum_eigenvalues(x, min(mu + 0.01, 0.999), 1.0)
+    above = quadratic_rates.momentum_eigenvalues(x, min(mu + 0.01, 0.999), 1.0)
     assert np.all(np.abs(above.imag) > 0) and np.allclose(np.abs(above), math.sqrt(min(mu + 0.01, 0.999)))
     if mu > 0.01:
-        assert np.all(convergence.momentum_eigenvalues(x, mu - 0.01, 1.0).imag == 0)
+        assert np.all(quadratic_rates.momentum_eigenvalues(x, mu - 0.01, 1.0).imag == 0)
 
 
 @pytest.mark.parametrize("kappa", [4.0, 25.0, 100.0])
 def test_optimal_pair_is_the_grid_minimum_and_matches_a_run(kappa):
     lam = [1.0, kappa]
-    lr_star, mu_star = convergence.momentum_optimal_parameters(lam)
-    rate = convergence.momentum_optimal_rate(kappa)
-    assert convergence.momentum_contraction_factor(lr_star, mu_star, lam) == pytest.approx(rate, rel=1e-6)
+    lr_star, mu_star = quadratic_rates.momentum_optimal_parameters(lam)
+    rate = quadratic_rates.momentum_optimal_rate(kappa)
+    assert quadratic_rates.momentum_contraction_factor(lr_star, mu_star, lam) == pytest.approx(rate, rel=1e-6)
     lrs, mus = np.meshgrid(np.linspace(0.5, 1.5, 81) * lr_star, np.linspace(0.5, 1.2, 81) * mu_star)
     mus = np.minimum(mus, 0.999)
-    assert convergence.momentum_contraction_factor(lrs, mus, lam).min() >= rate - 1e-6
-    assert rate < convergence.optimal_rate(kappa)
+    assert quadratic_rates.momentum_contraction_factor(lrs, mus, lam).min() >= rate - 1e-6
+    assert rate < quadratic_rates.optimal_rate(kappa)
     f = functions.quadratic(lam)
     steps = int(min(400, 250 / -math.log(rate)))           # stay far above underflow
     path = optim.run(optim.sgd(lr=lr_star, momentum=mu_star), f.grad, np.ones(2), steps)
@@ -226,15 +226,15 @@ def test_optimal_pair_is_the_grid_minimum_and_matches_a_run(kappa):
     # at the optimum both extreme modes are critically damped: error ~ t ρ^t
     t = np.arange(1, steps + 1)
     assert np.all(errors[1:] <= 4 * (1 + t) * rate**t * errors[0])
-    assert convergence.empirical_rate(errors, steps // 3) == pytest.approx(rate, rel=0.01)
+    assert quadratic_rates.empirical_rate(errors, steps // 3) == pytest.approx(rate, rel=0.01)
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: convergence.momentum_contraction_factor(0.1, 1.0, [1.0]), r"\[0, 1\)"),
-    (lambda: convergence.momentum_contraction_factor(0.1, 0.5, [-1.0]), "positive definite"),
-    (lambda: convergence.critical_momentum(5.0, 1.0), "0 < lr"),
-    (lambda: convergence.momentum_optimal_rate(0.5), ">= 1"),
-    (lambda: convergence.momentum_critical_learning_rate(-0.1, [1.0]), "momentum"),
+    (lambda: quadratic_rates.momentum_contraction_factor(0.1, 1.0, [1.0]), r"\[0, 1\)"),
+    (lambda: quadratic_rates.momentum_contraction_factor(0.1, 0.5, [-1.0]), "positive definite"),
+    (lambda: quadratic_rates.critical_momentum(5.0, 1.0), "0 < lr"),
+    (lambda: quadratic_rates.momentum_optimal_rate(0.5), ">= 1"),
+    (lambda: quadratic_rates.momentum_critical_learning_rate(-0.1, [1.0]), "momentum"),
 ])
 def test_bad_input_is_explained(call, message):
     with pytest.raises(ValueError, match=message):
@@ -242,7 +242,7 @@ def test_bad_input_is_explained(call, message):
 
 
 def test_exercise_references_chain_into_the_reference_forms():
-    """The graded step exercises (checked against lib.optim.sgd) agree with lib.momentum."""
+    """The graded step exercises (checked against lib.optim.sgd) agree with lib.theory.momentum_forms."""
     from lib.exercises import momentum as E
     f = functions.rosenbrock()
     lr, mu = 5e-4, 0.9

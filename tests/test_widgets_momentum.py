@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lib.widgets as W
-from lib import convergence
+from lib.theory import quadratic_rates
 from lib.widgets import momentum as WM
 
 DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
@@ -30,10 +30,10 @@ def test_quadratic_run_matches_theory(eta_lambda_max, mu):
     assert np.allclose(lam, [1.0, WM.KAPPA])
     assert run.lr == pytest.approx(eta_lambda_max / WM.KAPPA)
     assert run.predicted_rate == pytest.approx(float(np.abs(run.roots).max()))
-    assert run.predicted_rate == pytest.approx(convergence.momentum_contraction_factor(run.lr, mu, lam))
+    assert run.predicted_rate == pytest.approx(quadratic_rates.momentum_contraction_factor(run.lr, mu, lam))
     # every root is an eigenvalue of the iteration matrix of its eigen-direction
     for i in range(2):
-        A = convergence.momentum_iteration_matrix(run.lr, mu, lam[i])
+        A = quadratic_rates.momentum_iteration_matrix(run.lr, mu, lam[i])
         assert np.allclose(np.sort_complex(np.linalg.eigvals(A)), np.sort_complex(run.roots[i]))
     stable = eta_lambda_max < 2 + 2 * mu
     assert run.converges == stable
@@ -41,7 +41,7 @@ def test_quadratic_run_matches_theory(eta_lambda_max, mu):
     if stable and run.predicted_rate < 0.95:
         # 80 steps: a polynomial factor near critical damping, so a loose tolerance
         assert run.measured_rate == pytest.approx(run.predicted_rate, rel=0.04)
-    assert run.gd_rate == pytest.approx(convergence.contraction_factor(run.lr, lam))
+    assert run.gd_rate == pytest.approx(quadratic_rates.contraction_factor(run.lr, lam))
     assert not run.path.flags.writeable
 
 
@@ -49,7 +49,7 @@ def test_quadratic_optimum_is_on_the_grid_and_beats_gd():
     run = WM.momentum_quadratic_run(WM.ETA_LAMBDA_MAX[3], WM.MOMENTA[2])
     k = WM.KAPPA
     assert run.predicted_rate == pytest.approx((math.sqrt(k) - 1) / (math.sqrt(k) + 1), rel=1e-6)
-    best_gd = convergence.optimal_rate(k)
+    best_gd = quadratic_rates.optimal_rate(k)
     assert run.measured_rate < best_gd
     # complex roots lie on the circle of radius √μ
     run = WM.momentum_quadratic_run(1.0, 0.9)

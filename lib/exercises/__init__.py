@@ -4,9 +4,9 @@ An exercise is defined once, here in ``lib``, and used by three things:
 
 * the check cells of the exercise notebooks (``check("gd_step", gd_step)``, see
   :mod:`lib.checks`), which give the student feedback that teaches;
-* the release command (:mod:`lib.nbtools`), which refuses a source notebook whose check cells
+* the release command (:mod:`lib.grading.nbtools`), which refuses a source notebook whose check cells
   disagree with these definitions (unknown id, different points);
-* the grader (:mod:`lib.grade`), which takes the points from here, never from a submission.
+* the grader (:mod:`lib.grading`), which takes the points from here, never from a submission.
 
 Each chapter has a module (``lib/exercises/gradient_descent.py`` for
 ``exercises/source/01-gradient-descent.ipynb``) that defines ``EXERCISES``, a tuple of

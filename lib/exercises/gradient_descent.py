@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib import convergence
+from lib.theory import quadratic_rates
 from lib.exercises import Case, Exercise, Lazy
 from lib.tree import tree_map
 
@@ -66,14 +66,14 @@ def learning_rates(H):
     r"""The critical and the optimal learning rate of gradient descent on a quadratic with
     Hessian ``H``: :math:`(2/\lambda_{max},\; 2/(\lambda_{min}+\lambda_{max}))`."""
     eigenvalues = np.linalg.eigvalsh(H)
-    return convergence.critical_learning_rate(eigenvalues), convergence.optimal_learning_rate(eigenvalues)
+    return quadratic_rates.critical_learning_rate(eigenvalues), quadratic_rates.optimal_learning_rate(eigenvalues)
 
 
 def steps_to_tolerance(kappa, tol):
     r"""The smallest integer :math:`k \ge 0` with :math:`q^k \le` ``tol``, where
     :math:`q = (\kappa-1)/(\kappa+1)` is the rate of gradient descent with the optimal
     learning rate on a quadratic of condition number κ > 1."""
-    return convergence.steps_to_tolerance(kappa, tol)
+    return quadratic_rates.steps_to_tolerance(kappa, tol)
 
 
 # --- case inputs -----------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib import convergence, optim
+from lib import optim
+from lib.theory import quadratic_rates
 from lib.exercises import Case, Exercise
 
 __all__ = [
@@ -76,13 +77,13 @@ def nesterov_step(theta, buf, g, lr, momentum):
 def optimal_momentum(eigenvalues):
     r"""The heavy-ball pair :math:`\eta^\star = (2/(\sqrt{\lambda_{\min}}+\sqrt{\lambda_{\max}}))^2`,
     :math:`\mu^\star = ((\sqrt\kappa-1)/(\sqrt\kappa+1))^2` for a Hessian with these eigenvalues."""
-    return convergence.momentum_optimal_parameters(eigenvalues)
+    return quadratic_rates.momentum_optimal_parameters(eigenvalues)
 
 
 def momentum_rate(lr, momentum, eigenvalues):
     r"""The factor per step of heavy-ball momentum on a quadratic: the largest modulus of the
     roots of :math:`z^2 - (1+\mu-\eta\lambda) z + \mu` over the eigenvalues :math:`\lambda`."""
-    return float(convergence.momentum_contraction_factor(lr, momentum, eigenvalues))
+    return float(quadratic_rates.momentum_contraction_factor(lr, momentum, eigenvalues))
 
 
 # --- cases -----------------------------------------------------------------------------------

@@ -8,7 +8,29 @@ The contract every optimizer follows::
     params = lib.optim.apply_updates(params, updates)
 
 Named optimizers use PyTorch's hyperparameter names and defaults and reproduce
-``torch.optim`` step for step; the building blocks follow optax.
+``torch.optim`` step for step (``optax`` where torch has none); the building blocks follow optax.
+
+One module per family, each the home of one chapter's methods:
+
+=========================  ==================================================================  =======
+module                     what                                                                chapter
+=========================  ==================================================================  =======
+``base``                   ``GradientTransformation``, ``chain``, ``apply_updates``, ``run``    01
+``transforms``             ``scale_by_learning_rate`` (the one sign flip), ``add_decayed_weights``,  01, 04
+                           ``trace`` (momentum)
+``sgd``                    ``sgd`` (momentum, dampening, Nesterov, weight decay)               01, 04
+``adaptive``               ``scale_by_adagrad`` … ``scale_by_radam``: the scalings             05
+``adaptive_optimizers``    ``adagrad``, ``rmsprop``, ``adam``, ``adamw``, ``adamax``, ``nadam``,   05, 06
+                           ``radam``, ``adabelief``
+``masking``                masks for weight decay                                              06
+``clipping``, ``schedule_free``  gradient clipping; schedule-free SGD and AdamW                 07
+``proximal``               the L1 proximal step                                                08
+``large_batch``, ``accumulation``  LARS, LAMB, trust ratios; gradient accumulation              09
+``adadelta``, ``adafactor``, ``lion``, ``muon``, ``partition``  beyond Adam; per-label transforms  11
+=========================  ==================================================================  =======
+
+Second-order methods are not gradient transformations and live in :mod:`lib.second_order`;
+schedules (``step -> lr`` functions any ``lr`` accepts) in :mod:`lib.schedules`.
 """
 
 from lib.optim.base import GradientTransformation, apply_updates, chain, check_grads, identity, run
@@ -19,6 +41,10 @@ from lib.optim.adaptive import (
 )
 from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
 from lib.optim.sgd import sgd
+# chapter 08: L1 by a proximal step or a subgradient
+from lib.optim.proximal import (
+    AddL1ProxState, add_l1_prox, add_l1_subgradient, l1_subgradient_sgd, proximal_sgd, soft_threshold,
+)
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
@@ -37,6 +63,9 @@ __all__ = [
     "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
     "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
     "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
+    # chapter 08: L1 regularization
+    "soft_threshold", "add_l1_prox", "add_l1_subgradient", "proximal_sgd", "l1_subgradient_sgd",
+    "AddL1ProxState",
     # chapter 09: large-batch training
     "scale_by_trust_ratio", "trust_ratio", "resolve_mask", "lars", "lamb",
     "multi_steps", "MultiStepsState", "has_updated", "split_batch",

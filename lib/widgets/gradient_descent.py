@@ -17,7 +17,8 @@ from typing import NamedTuple, Optional, Union
 import numpy as np
 from matplotlib import ticker
 
-from lib import convergence, functions, optim
+from lib import functions, optim
+from lib.theory import quadratic_rates
 from lib.plotting import power_of_ten_label
 from lib.widgets import Control, Widget, course_style
 
@@ -86,15 +87,15 @@ def quadratic_run(kappa: float = 10, eta_lambda_max: Union[float, str] = 1.0,
     optimal = isinstance(eta_lambda_max, str)
     if optimal and eta_lambda_max != "optimal":
         raise ValueError(f"eta_lambda_max must be a number or 'optimal', got {eta_lambda_max!r}")
-    lr = convergence.optimal_learning_rate(f.eigenvalues) if optimal else float(eta_lambda_max) / lam_max
+    lr = quadratic_rates.optimal_learning_rate(f.eigenvalues) if optimal else float(eta_lambda_max) / lam_max
     path = optim.run(optim.sgd(lr=lr), f.grad, np.array(f.start), steps)
     minimum = f.minima[0]
     with np.errstate(over="ignore", invalid="ignore"):
         losses = f.value(path.T) - f.value(minimum)
         errors = np.linalg.norm(path - minimum, axis=1)
     k = len(path) - 1
-    predicted = convergence.contraction_factor(lr, f.eigenvalues)
-    measured = convergence.empirical_rate(errors, k - k // 2) if k >= 2 else math.nan
+    predicted = quadratic_rates.contraction_factor(lr, f.eigenvalues)
+    measured = quadratic_rates.empirical_rate(errors, k - k // 2) if k >= 2 else math.nan
     overflowed = k < steps or not np.all(np.isfinite(path))
     diverged = bool(overflowed or not measured <= 1.0)
     for a in (path, losses):

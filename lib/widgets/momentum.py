@@ -3,7 +3,7 @@ momentum against Nesterov on Rosenbrock's valley.
 
 The first follows the idea of the figures in :cite:t:`goh2017why`: beside the path, the two
 eigenvalues of the :math:`2\times2` iteration matrix of each eigen-direction
-(:func:`lib.convergence.momentum_eigenvalues`) are drawn in the complex plane; the run
+(:func:`lib.theory.quadratic_rates.momentum_eigenvalues`) are drawn in the complex plane; the run
 converges when all of them lie inside the unit circle, and the one farthest out sets the rate.
 
 >>> from lib.widgets import show
@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from matplotlib import ticker
 
-from lib import convergence, functions, optim
+from lib import functions, optim
+from lib.theory import quadratic_rates
 from lib.plotting import power_of_ten_label
 from lib.widgets import Control, Widget, course_style
 from lib.widgets.gradient_descent import CONTOUR_GRID
@@ -37,7 +38,7 @@ __all__ = [
 KAPPA = 25.0
 QUADRATIC_ANGLE = math.radians(30)
 QUADRATIC_STEPS = 80
-LR_STAR, MU_STAR = convergence.momentum_optimal_parameters([1.0, KAPPA])
+LR_STAR, MU_STAR = quadratic_rates.momentum_optimal_parameters([1.0, KAPPA])
 #: learning rates as multiples of 1/λ_max; 2.78 is the optimal η* λ_max for κ = 25
 ETA_LAMBDA_MAX = (0.2, 1.0, 2.0, LR_STAR * KAPPA, 3.5)
 #: momentum values; 0.444 is the optimal μ* = ((√κ − 1)/(√κ + 1))² for κ = 25
@@ -77,7 +78,7 @@ def momentum_quadratic_run(eta_lambda_max: float = 1.0, mu: float = 0.7,
 
     The predicted factor per step is the largest modulus among the eigenvalues of the
     iteration matrices of :math:`\lambda_{\min}` and :math:`\lambda_{\max}`
-    (:func:`lib.convergence.momentum_contraction_factor`); the measured one is read off the
+    (:func:`lib.theory.quadratic_rates.momentum_contraction_factor`); the measured one is read off the
     second half of the run.
 
     >>> run = momentum_quadratic_run(eta_lambda_max=ETA_LAMBDA_MAX[3], mu=MOMENTA[2])   # the optimum
@@ -92,13 +93,13 @@ def momentum_quadratic_run(eta_lambda_max: float = 1.0, mu: float = 0.7,
     with np.errstate(over="ignore", invalid="ignore"):
         errors = np.linalg.norm(path - f.minima[0], axis=1)
     k = len(path) - 1
-    roots = convergence.momentum_eigenvalues(lr, mu, lam)
-    locus = convergence.momentum_eigenvalues(lr, mu, np.linspace(lam[0], lam[-1], LOCUS_POINTS))
-    predicted = convergence.momentum_contraction_factor(lr, mu, lam)
-    measured = convergence.empirical_rate(errors, k - k // 2) if k >= 2 else math.nan
+    roots = quadratic_rates.momentum_eigenvalues(lr, mu, lam)
+    locus = quadratic_rates.momentum_eigenvalues(lr, mu, np.linspace(lam[0], lam[-1], LOCUS_POINTS))
+    predicted = quadratic_rates.momentum_contraction_factor(lr, mu, lam)
+    measured = quadratic_rates.empirical_rate(errors, k - k // 2) if k >= 2 else math.nan
     overflowed = k < steps or not np.all(np.isfinite(errors))
     converges = bool(not overflowed and predicted < 1 - 1e-9)
-    gd_rate = convergence.contraction_factor(lr, lam)
+    gd_rate = quadratic_rates.contraction_factor(lr, lam)
     for a in (path, errors, roots, locus):
         a.flags.writeable = False
     if overflowed or predicted > 1 + 1e-9:

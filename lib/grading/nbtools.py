@@ -2,10 +2,10 @@
 
 Usage::
 
-    python -m lib.nbtools release exercises/source/01-gradient-descent.ipynb -o exercises/01-gradient-descent.ipynb
-    python -m lib.nbtools release-all            # every exercises/source/*.ipynb -> exercises/*.ipynb
-    python -m lib.nbtools release-all --check    # exit 1 if a committed student notebook is stale
-    python -m lib.nbtools strip NOTEBOOK...      # remove outputs and execution counts in place
+    python -m lib.grading.nbtools release exercises/source/01-gradient-descent.ipynb -o exercises/01-gradient-descent.ipynb
+    python -m lib.grading.nbtools release-all            # every exercises/source/*.ipynb -> exercises/*.ipynb
+    python -m lib.grading.nbtools release-all --check    # exit 1 if a committed student notebook is stale
+    python -m lib.grading.nbtools strip NOTEBOOK...      # remove outputs and execution counts in place
 
 A *source* notebook holds the answers between nbgrader's markers::
 
@@ -42,7 +42,7 @@ END = "### END SOLUTION"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent  # the course checkout
 SOURCE_DIR = ROOT / "exercises" / "source"
 RELEASE_DIR = ROOT / "exercises"
 
@@ -197,7 +197,7 @@ def release_all(check: bool = False, source_dir: Path = SOURCE_DIR, out_dir: Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lib.nbtools", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lib.grading.nbtools", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="write the student notebook of one source notebook")
     p.add_argument("source", type=Path)

@@ -80,12 +80,12 @@ def _selftest(mode: str, unshare: str | None, cgroup_root: str | None) -> bool:
     """Start the real worker in ``mode`` with ``selftest``: it confines itself and reports."""
     import json
     import tempfile
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent  # the course checkout
     with tempfile.TemporaryDirectory(prefix="descent-probe-") as tmp:
         config = {"root": str(root), "mode": mode, "staging": tmp, "hide": [], "cgroup": None, "selftest": True,
                   "limits": {"memory": 3 * 2**30, "fsize": 2**24, "nproc": 64, "nofile": 256, "core": 0, "cpu": 30}}
         iso = Isolation(mode, False, False, False, cgroup_root, unshare)
-        argv = command(iso, [sys.executable, "-I", str(root / "lib" / "_grade_worker.py"), json.dumps(config)])
+        argv = command(iso, [sys.executable, "-I", str(root / "lib" / "grading" / "worker.py"), json.dumps(config)])
         try:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
                                   cwd=tmp, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
@@ -123,6 +123,7 @@ def probe(force: str | None = None) -> Isolation:
 
 
 def command(iso: Isolation, argv: list[str]) -> list[str]:
+    """The argv that starts ``argv`` in the sandbox ``iso`` (behind ``unshare`` when namespaces are used)."""
     if iso.mode == "root-namespaces":
         return [iso.unshare, *_NS_FLAGS, "--", *argv]
     if iso.mode == "user-namespaces":
@@ -342,7 +343,7 @@ def needs_tmp() -> bool:
     ``mktemp -d``): a private tmpfs over ``/tmp`` would then hide them from the child, so the
     child gets its private tmpfs on its own staging directory instead (and ``/tmp`` stays
     visible, read-only)."""
-    paths = [Path(__file__).resolve().parent.parent, Path(sys.prefix), Path(sys.base_prefix),
+    paths = [Path(__file__).resolve().parent.parent.parent, Path(sys.prefix), Path(sys.base_prefix),
              Path(os.path.realpath(sys.executable))]
     return any(p == Path("/tmp") or Path("/tmp") in p.resolve().parents for p in paths)
 

@@ -1,6 +1,6 @@
 """Plain data across the grader's process boundary (no pickle, ever).
 
-The grader (:mod:`lib.grade`) and its sandboxed child (:mod:`lib._grade_worker`) exchange JSON
+The grader (:mod:`lib.grading`) and its sandboxed child (:mod:`lib.grading.worker`) exchange JSON
 lines. Values are encoded as small JSON objects: numbers, strings, ``None``, tuples, lists and
 dicts of them, and NumPy arrays of a numeric dtype written with ``numpy.lib.format`` and
 ``allow_pickle=False`` (base64). A :class:`~lib.exercises.Lazy` case input crosses as a

@@ -1,9 +1,9 @@
 """The grader's child process: runs one student's code and serves calls of their functions.
 
-    python -I lib/_grade_worker.py CONFIG_JSON
+    python -I lib/grading/worker.py CONFIG_JSON
 
-Started by :mod:`lib.grade` (never by hand), usually as PID 1 of new PID / mount / network
-namespaces. Before it reads the submission it confines itself (:func:`lib._sandbox.confine`:
+Started by :mod:`lib.grading.child` (never by hand), usually as PID 1 of new PID / mount / network
+namespaces. Before it reads the submission it confines itself (:func:`lib.grading.sandbox.confine`:
 read-only file system, private ``/tmp`` working directory holding only the copy of the
 submission, resource limits, no capabilities). It then answers requests, one JSON line each
 way, on two pipes whose descriptors are in the config:
@@ -16,7 +16,7 @@ way, on two pipes whose descriptors are in the config:
     ``{"op": "raised", "type": ..., "message": ..., "where": ...}``, ``{"op": "missing"}`` or
     ``{"op": "not_callable", "what": ...}``
 
-Values cross as plain data (:mod:`lib._wire`). The first message, ``{"op": "ready"}``, is sent
+Values cross as plain data (:mod:`lib.grading.wire`). The first message, ``{"op": "ready"}``, is sent
 before any student code runs; after that nothing this process says is trusted by the parent:
 it only ever reports values, which the parent compares with its own reference results.
 """
@@ -69,6 +69,8 @@ def _short_error(exc: BaseException, filename: str) -> str:
 
 
 class Worker:
+    """The child's side of the protocol: run a cell, call a function, send back plain data."""
+
     def __init__(self, requests, responses):
         self.requests, self.responses = requests, responses
         self.namespace = {"__name__": "__main__", "get_ipython": lambda: _NoShell()}
@@ -111,7 +113,7 @@ class Worker:
         return obj.build()
 
     def call(self, msg: dict) -> None:
-        from lib import _wire
+        from lib.grading import wire as _wire
         from lib.checks import _where
         name = msg["function"]
         if name not in self.namespace:
@@ -156,9 +158,10 @@ class Worker:
 
 
 def main() -> int:
+    """Confine this process, then answer the parent's requests until ``bye``."""
     config = json.loads(sys.argv[1])
     sys.path.insert(0, config["root"])
-    from lib import _sandbox
+    from lib.grading import sandbox as _sandbox
     workdir = _sandbox.confine(config["mode"], config["staging"], config["hide"], config.get("cgroup"),
                                config["limits"])
     if config.get("selftest"):  # the parent's probe: can this platform confine a child this way?
@@ -168,7 +171,8 @@ def main() -> int:
         return 0
     # everything the protocol needs, imported before the student's code can interfere
     import numpy  # noqa: F401
-    from lib import _wire, checks, exercises  # noqa: F401
+    from lib import checks, exercises
+    from lib.grading import wire as _wire  # noqa: F401
     requests = os.fdopen(config["request_fd"], "r", encoding="utf-8", newline="\n")
     responses = os.fdopen(config["response_fd"], "w", encoding="utf-8", newline="\n")
     worker = Worker(requests, responses)

@@ -1,38 +1,7 @@
-r"""Small neural networks as pure functions of a parameter tree, with hand-written backward passes.
+r"""Models as pure functions of a parameter dict: softmax regression and the MLP.
 
-A model is a :class:`Model`: ``init(seed)`` returns the parameters, a dict of arrays
-(``{"W1": ..., "b1": ..., "W2": ..., "b2": ...}``, a tree for :mod:`lib.optim`);
-``loss_and_grad(params, X, y)`` returns the mean softmax cross-entropy of a batch and its
-gradient, a dict with the keys of ``params``; ``predict(params, X)`` returns the logits.
-Nothing is stored in the model, so the same model trains any number of parameter sets.
-
-The building blocks are the three layers of a multi-layer perceptron, each a forward function
-returning ``(output, cache)`` and a backward function mapping the gradient of the loss with
-respect to the output to the gradients with respect to the inputs (the chain rule, applied
-from the loss backwards: back-propagation, :cite:t:`rumelhart1986learning`):
-
-.. math::
-    \text{Linear: } Z = XW + \mathbf 1 b^\top, \quad
-    \frac{\partial L}{\partial X} = \frac{\partial L}{\partial Z} W^\top,\quad
-    \frac{\partial L}{\partial W} = X^\top \frac{\partial L}{\partial Z},\quad
-    \frac{\partial L}{\partial b} = \Big(\frac{\partial L}{\partial Z}\Big)^\top \mathbf 1
-
-    \text{ReLU: } H = \max(Z, 0), \quad \frac{\partial L}{\partial Z} =
-    \frac{\partial L}{\partial H} \odot [Z > 0]
-
-    \text{softmax cross-entropy: } L = \frac1n\sum_i \Big(\log\sum_c e^{z_{ic}} - z_{i y_i}\Big),
-    \quad \frac{\partial L}{\partial Z} = \frac1n\big(\operatorname{softmax}(Z) - \operatorname{onehot}(y)\big)
-
-Every gradient is verified against finite differences by :mod:`lib.gradcheck` in the tests.
-Weights are stored ``(fan_in, fan_out)`` so that a batch is ``X @ W``; torch's ``nn.Linear``
-stores the transpose, ``(out_features, in_features)``, and computes ``X @ W.T + b``.
-torch: ``nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))`` with
-``nn.CrossEntropyLoss()`` and ``loss.backward()`` (autograd writes the backward passes).
-
->>> model = mlp((64, 32, 10))
->>> params = model.init(seed=0)
->>> {k: v.shape for k, v in params.items()}
-{'W1': (64, 32), 'b1': (32,), 'W2': (32, 10), 'b2': (10,)}
+A :class:`Model` holds ``init``, ``loss_and_grad`` and ``predict``; nothing is stored in it,
+so the same model trains any number of parameter sets (see :mod:`lib.nn`).
 """
 
 from __future__ import annotations
@@ -43,10 +12,13 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = [
-    "Model", "softmax_regression", "mlp", "accuracy", "l2_regularized",
-    "linear_forward", "linear_backward", "relu_forward", "relu_backward", "softmax_cross_entropy",
-]
+from lib.nn.layers import (
+    _array, _check_labels, _finite_or_raise, _softmax_cross_entropy, linear_backward, linear_forward,
+    relu_backward, relu_forward,
+)
+from lib.nn.regularized import make_regularized_mlp
+
+__all__ = ["Model", "softmax_regression", "mlp", "accuracy", "l2_regularized", "INITS"]
 
 INITS = ("he", "glorot", "zeros")
 
@@ -59,9 +31,17 @@ class Model(NamedTuple):
       batch (a float) and its gradient (a dict with the keys and shapes of ``params``);
     - ``predict(params, X) -> logits`` of shape ``(n, n_classes)``.
 
+    A model with dropout or batch normalization (chapter 8) also has a ``state``
+    (:class:`lib.nn.regularized.ModelState`: the mode, the batch-norm running statistics and the
+    dropout generator); ``model.train()`` and ``model.eval()`` switch its mode (for a model
+    without state they do nothing: it computes the same in both modes) and ``model.training``
+    tells the mode. :func:`lib.train.train` trains in training mode and evaluates in eval mode.
+
     torch: an ``nn.Module``, whose parameters live inside the object; ``loss_and_grad`` is
-    ``loss = criterion(model(X), y); loss.backward()`` and ``predict`` is ``model(X)``. The
-    pure-function form is JAX's (``jax.value_and_grad(loss)(params, X, y)``).
+    ``loss = criterion(model(X), y); loss.backward()`` and ``predict`` is ``model(X)``;
+    ``model.train()`` / ``model.eval()`` as in torch. The pure-function form is JAX's
+    (``jax.value_and_grad(loss)(params, X, y)``; flax keeps batch statistics in a separate
+    ``batch_stats`` collection, as ``state`` does here).
     """
 
     name: str
@@ -69,162 +49,43 @@ class Model(NamedTuple):
     loss_and_grad: Callable[[dict, np.ndarray, np.ndarray], tuple[float, dict]]
     predict: Callable[[dict, np.ndarray], np.ndarray]
 
+    @property
+    def state(self) -> Any:
+        """The :class:`~lib.nn.regularized.ModelState` of a model with dropout or batch norm, else None."""
+        return getattr(self, "_state", None)
 
-# --------------------------------------------------------------------------------------------
-# argument checks (shared)
+    def train(self, mode: bool = True) -> "Model":
+        """Training mode (``mode=False``: evaluation mode); returns the model (torch: ``model.train()``)."""
+        if self.state is not None:
+            self.state.training = bool(mode)
+        return self
 
+    def eval(self) -> "Model":
+        """Evaluation mode: running statistics, no dropout; returns the model (torch: ``model.eval()``)."""
+        return self.train(False)
 
-def _array(name: str, a: Any, ndim: int) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-D array, got shape {a.shape}")
-    if a.dtype.kind not in "fiu" or a.dtype == bool:
-        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
-    return a
-
-
-def _check_labels(y: Any, n: int, n_classes: int, name: str = "y") -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n},), one class label per row, got shape {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class labels 0..{n_classes - 1}, got dtype {y.dtype}; "
-                        f"convert with {name}.astype(int) if the values are whole numbers")
-    if n and (y.min() < 0 or y.max() >= n_classes):
-        bad = y[(y < 0) | (y >= n_classes)][0]
-        raise ValueError(f"{name} contains the label {bad}, outside 0..{n_classes - 1} "
-                         f"(the logits have {n_classes} columns)")
-    return y
+    @property
+    def training(self) -> bool:
+        """True in training mode (always True for a model without state)."""
+        return True if self.state is None else bool(self.state.training)
 
 
-def _finite_or_raise(name: str, a: np.ndarray) -> None:
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinity: clean or impute the data before training")
+class _StatefulModel(Model):
+    """A :class:`Model` that carries a ``ModelState`` (its four fields are unchanged)."""
+
+    def __new__(cls, name, init, loss_and_grad, predict, state=None):
+        self = super().__new__(cls, name, init, loss_and_grad, predict)
+        self._state = state
+        return self
+
+    def _replace(self, **kwargs):
+        fields = dict(zip(self._fields, self), **kwargs)
+        return _StatefulModel(**fields, state=self._state)
+
+    def __repr__(self) -> str:
+        return f"Model(name={self.name!r}, state={self._state!r})"
 
 
-# --------------------------------------------------------------------------------------------
-# layers
-
-
-def linear_forward(X, W, b) -> tuple[np.ndarray, tuple]:
-    r"""A fully connected layer :math:`Z = XW + \mathbf 1 b^\top` for a batch ``X`` ``(n, d_in)``,
-    weights ``W`` ``(d_in, d_out)`` and bias ``b`` ``(d_out,)``.
-
-    Returns ``(Z, cache)``; pass the cache to :func:`linear_backward`. torch:
-    ``nn.Linear(d_in, d_out)`` (whose ``weight`` is ``W.T``), i.e. ``F.linear(X, W.T, b)``
-    :cite:p:`goodfellow2016deep`.
-
-    >>> Z, _ = linear_forward(np.ones((2, 3)), np.ones((3, 1)), np.array([0.5]))
-    >>> Z.ravel().tolist()
-    [3.5, 3.5]
-    """
-    X, W, b = _array("X", X, 2), _array("W", W, 2), _array("b", b, 1)
-    if X.shape[1] != W.shape[0]:
-        raise ValueError(f"X has shape {X.shape} but W has shape {W.shape}: "
-                         f"X's {X.shape[1]} columns must match W's {W.shape[0]} rows")
-    if b.shape[0] != W.shape[1]:
-        raise ValueError(f"b has shape {b.shape} but W has shape {W.shape}: b needs one entry per "
-                         f"column of W ({W.shape[1]})")
-    return X @ W + b, (X, W)
-
-
-def linear_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Gradients of a linear layer from :math:`G = \partial L/\partial Z` (``dout``, ``(n, d_out)``):
-
-    .. math:: \frac{\partial L}{\partial X} = G W^\top, \qquad
-              \frac{\partial L}{\partial W} = X^\top G, \qquad
-              \frac{\partial L}{\partial b} = \textstyle\sum_i G_{i,:}
-
-    (the sums over the batch live in :math:`X^\top G` and :math:`\sum_i`; the :math:`1/n` of a
-    mean loss is already in :math:`G`). Returns ``(dX, dW, db)``. torch: what autograd runs
-    for ``nn.Linear`` during ``loss.backward()`` :cite:p:`rumelhart1986learning`.
-
-    >>> Z, cache = linear_forward(np.ones((2, 3)), np.ones((3, 1)), np.zeros(1))
-    >>> [g.shape for g in linear_backward(np.ones((2, 1)), cache)]
-    [(2, 3), (3, 1), (1,)]
-    """
-    X, W = cache
-    dout = _array("dout", dout, 2)
-    if dout.shape != (X.shape[0], W.shape[1]):
-        raise ValueError(f"dout has shape {dout.shape} but the layer's output has shape "
-                         f"{(X.shape[0], W.shape[1])}: pass the gradient with respect to Z")
-    return dout @ W.T, X.T @ dout, dout.sum(axis=0)
-
-
-def relu_forward(Z) -> tuple[np.ndarray, np.ndarray]:
-    r"""The rectified linear unit :math:`H = \max(Z, 0)`, element-wise. Returns ``(H, cache)``.
-
-    torch: ``nn.ReLU()`` / ``torch.relu`` :cite:p:`goodfellow2016deep`.
-
-    >>> relu_forward(np.array([-1.0, 0.0, 2.0]))[0].tolist()
-    [0.0, 0.0, 2.0]
-    """
-    Z = np.asarray(Z)
-    if Z.dtype.kind not in "fiu" or Z.dtype == bool:
-        raise TypeError(f"Z must hold numbers, got dtype {Z.dtype}")
-    mask = Z > 0
-    return np.where(mask, Z, 0.0), mask
-
-
-def relu_backward(dout, cache) -> np.ndarray:
-    r""":math:`\partial L/\partial Z = \partial L/\partial H \odot [Z > 0]`: the gradient passes
-    where the unit was active and is 0 elsewhere (at the kink :math:`Z = 0` the derivative is
-    taken to be 0, as in torch). torch: autograd's backward of ``torch.relu``
-    :cite:p:`rumelhart1986learning`.
-
-    >>> _, cache = relu_forward(np.array([-1.0, 2.0]))
-    >>> relu_backward(np.array([5.0, 5.0]), cache).tolist()
-    [0.0, 5.0]
-    """
-    dout = np.asarray(dout)
-    if dout.shape != cache.shape:
-        raise ValueError(f"dout has shape {dout.shape} but the ReLU's input had shape {cache.shape}")
-    return np.where(cache, dout, 0.0)
-
-
-def _softmax_cross_entropy(Z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Unchecked core of :func:`softmax_cross_entropy` (the training loop's inner path)."""
-    n = Z.shape[0]
-    rows = np.arange(n)
-    with np.errstate(over="ignore", invalid="ignore"):
-        shifted = Z - Z.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
-        loss = float((np.log(s[:, 0]) - shifted[rows, y]).sum()) / n
-        probs = e / s
-    probs[rows, y] -= 1.0
-    probs /= n
-    return loss, probs
-
-
-def softmax_cross_entropy(logits, y) -> tuple[float, np.ndarray]:
-    r"""Mean cross-entropy of the softmax of ``logits`` ``(n, C)`` against labels ``y`` ``(n,)``,
-    and its gradient with respect to the logits.
-
-    .. math::
-        L = \frac1n \sum_{i=1}^n \Big(\log \sum_{c=1}^C e^{z_{ic}} - z_{i y_i}\Big), \qquad
-        \frac{\partial L}{\partial z_{ic}} = \frac1n\big(\operatorname{softmax}(z_i)_c - [c = y_i]\big)
-
-    The log-sum-exp is computed as :math:`m_i + \log\sum_c e^{z_{ic} - m_i}` with
-    :math:`m_i = \max_c z_{ic}`, which never overflows :cite:p:`goodfellow2016deep`. Non-finite
-    logits (a diverging run) give a NaN loss without warnings; labels outside ``0..C-1`` raise.
-    torch: ``nn.CrossEntropyLoss()(logits, y)`` (mean reduction; it takes logits, not
-    probabilities), i.e. ``F.cross_entropy``; optax:
-    ``optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()``.
-
-    >>> loss, g = softmax_cross_entropy(np.zeros((2, 4)), np.array([0, 3]))
-    >>> bool(np.isclose(loss, np.log(4))), g[0].tolist()
-    (True, [-0.375, 0.125, 0.125, 0.125])
-    """
-    Z = _array("logits", logits, 2)
-    if Z.shape[0] == 0 or Z.shape[1] == 0:
-        raise ValueError(f"logits must have at least one row and one class, got shape {Z.shape}")
-    y = _check_labels(y, Z.shape[0], Z.shape[1])
-    return _softmax_cross_entropy(Z.astype(np.float64, copy=False), y)
-
-
-# --------------------------------------------------------------------------------------------
-# models
 
 
 def _sizes(sizes) -> tuple[int, ...]:
@@ -365,7 +226,7 @@ def softmax_regression(n_features: int, n_classes: int, *, init: str = "zeros") 
     return Model(inner.name, init_fn, loss_and_grad, predict)
 
 
-def mlp(sizes, *, init: str = "he") -> Model:
+def mlp(sizes, *, init: str = "he", dropout: float = 0.0, batchnorm: bool = False) -> Model:
     r"""A multi-layer perceptron Linear → ReLU → … → Linear with a softmax cross-entropy loss.
 
     ``sizes = (d, h_1, ..., h_k, C)`` gives :math:`k` hidden ReLU layers; the parameters are
@@ -383,6 +244,9 @@ def mlp(sizes, *, init: str = "he") -> Model:
       initialisation breaks); only for demonstrations.
 
     (torch's own default for ``nn.Linear`` is :math:`\mathcal U(\pm 1/\sqrt{\text{fan\_in}})`.)
+    ``dropout=p`` adds inverted dropout after every hidden ReLU and ``batchnorm=True`` a
+    batch normalization before it (:mod:`lib.nn.regularized`, chapter 8); such a model has a
+    ``state`` and ``train()`` / ``eval()`` modes.
     The loss is not convex in the weights :cite:p:`goodfellow2016deep`; its gradient is
     computed by back-propagation :cite:p:`rumelhart1986learning`. torch:
     ``nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))`` and
@@ -394,6 +258,12 @@ def mlp(sizes, *, init: str = "he") -> Model:
     (['W1', 'b1', 'W2', 'b2'], (2, 3))
     """
     sizes = _sizes(sizes)
+    if dropout or batchnorm:
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        name, init_fn, loss_and_grad, predict, state = make_regularized_mlp(
+            sizes, _init_weights, dropout, bool(batchnorm), init)
+        return _StatefulModel(name, init_fn, loss_and_grad, predict, state)
     return _make("mlp(" + ", ".join(map(str, sizes)) + ")", sizes, init)
 
 

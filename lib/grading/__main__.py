@@ -1,0 +1,7 @@
+"""``python -m lib.grading`` is ``python -m lib.grade``."""
+
+import sys
+
+from lib.grading.cli import main
+
+sys.exit(main())
