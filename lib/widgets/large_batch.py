@@ -112,7 +112,7 @@ def draw_steps(data: tuple, fig) -> None:
     ax_grid.set_xticks(range(len(grid.lrs)), [f"{v:g}" for v in grid.lrs])
     ax_grid.set_yticks(range(len(b)), [str(v) for v in b])
     ax_grid.set(xlabel="learning rate η", ylabel="batch size B", title="steps (– : not reached)")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.92, wspace=0.35)
 
 
 def steps_widget() -> Widget:
@@ -222,7 +222,7 @@ def draw_trust(data: tuple, fig) -> None:
                          label=f"{key[0]}, α = {key[1]:g}")
     ax_loss.set(xlim=(0, TRUST_STEPS), ylim=(0.05, 20), xlabel="step", ylabel="training loss")
     ax_loss.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
 
 
 def trust_ratio_widget() -> Widget:
