@@ -37,7 +37,7 @@ Mask = Union[bool, Any, Callable[[Any], Any]]
 
 
 def resolve_mask(mask: Mask, params: Any) -> Any:
-    """The tree of bools, shaped like ``params``, that ``mask`` stands for (optax's mask rules).
+    r"""The tree of bools, shaped like ``params``, that ``mask`` stands for (optax's mask rules).
 
     ``mask`` is a bool (the same for every tensor), a tree of bools with the structure of
     ``params`` (or a prefix of it: a bool where ``params`` has a sub-tree applies to all of
