@@ -11,6 +11,7 @@ import pytest
 import lib.widgets as W
 from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
 from lib.widgets import regularization  # chapter 08
+from lib.widgets import large_batch  # chapter 09
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -19,6 +20,7 @@ WIDGETS = [
     momentum.quadratic_momentum_widget, momentum.rosenbrock_nesterov_widget,
     adaptive.race_widget, adaptive.effective_step_widget,
     regularization.dropout_widget, regularization.l1_l2_widget,  # chapter 08
+    large_batch.steps_widget, large_batch.trust_ratio_widget,  # chapter 09
 ]
 
 

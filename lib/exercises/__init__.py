@@ -36,6 +36,7 @@ CHAPTERS: dict[str, str] = {
     "04-momentum": "lib.exercises.momentum",
     "05-adaptive-methods": "lib.exercises.adaptive",
     "08-regularization": "lib.exercises.regularization",
+    "09-large-batch": "lib.exercises.large_batch",
 }
 
 

@@ -49,6 +49,9 @@ from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
 )
+# chapter 09: large-batch training
+from lib.optim.accumulation import MultiStepsState, has_updated, multi_steps, split_batch
+from lib.optim.large_batch import lamb, lars, resolve_mask, scale_by_trust_ratio, trust_ratio
 
 __all__ = [
     "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
@@ -63,4 +66,7 @@ __all__ = [
     # chapter 08: L1 regularization
     "soft_threshold", "add_l1_prox", "add_l1_subgradient", "proximal_sgd", "l1_subgradient_sgd",
     "AddL1ProxState",
+    # chapter 09: large-batch training
+    "scale_by_trust_ratio", "trust_ratio", "resolve_mask", "lars", "lamb",
+    "multi_steps", "MultiStepsState", "has_updated", "split_batch",
 ]
