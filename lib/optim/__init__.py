@@ -19,6 +19,8 @@ from lib.optim.adaptive import (
 )
 from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
 from lib.optim.sgd import sgd
+# chapter 06: weight decay and AdamW
+from lib.optim.masking import mask_to_param_groups, resolve_mask, weight_decay_mask
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
@@ -34,4 +36,6 @@ __all__ = [
     "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
     "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
     "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
+    # chapter 06: weight decay and AdamW
+    "resolve_mask", "weight_decay_mask", "mask_to_param_groups",
 ]
