@@ -53,7 +53,7 @@ def test_decay_widget_is_fast_and_draws():
         w.compute(weight_decay=lam, lr=0.01)
     assert (time.perf_counter() - t) / len(wd.DECAY_LAMBDAS) < 0.05
     assert render_png(w, weight_decay=0.3, lr=0.01) != render_png(w, weight_decay=1.0, lr=0.01)
-    assert len(render_png(w, weight_decay=0.0, lr=0.003)) > 1000
+    assert len(render_png(w, weight_decay=0.0, lr=0.03)) > 1000
 
 
 @pytest.fixture(scope="module")
