@@ -105,6 +105,7 @@ def decay_paths(weight_decay: float = 0.3, lr: float = 0.01, steps: int = DECAY_
 def draw_decay_paths(data: DecayPaths, fig) -> None:
     """Left: the two paths in the (θ₁, θ₂) plane; right: the effective decay per step."""
     ax_path, ax_dec = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.88, wspace=0.42)
     for name, path in data.paths.items():
         c = METHOD_COLORS[name]
         ax_path.plot(path[:, 0], path[:, 1], color=c, lw=0.8, alpha=0.8, label=name)
@@ -235,10 +236,12 @@ def draw_heatmaps(data: dict, fig) -> None:
     """Two heatmaps side by side, rows η, columns λ; the best cell of each is framed."""
     grid, spread = data["grid"], data["statistic"] == "spread over seeds"
     axes = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.08, right=0.86, bottom=0.17, top=0.85, wspace=0.3)
     tables = data["tables"]
     lo = 0.0 if spread else min(np.nanmin(t) for t in tables.values())
     hi = max(np.nanmax(t) for t in tables.values())
     for ax, (name, table) in zip(axes, tables.items()):
+        ax.grid(False)
         im = ax.imshow(table, cmap="viridis" if not spread else "magma", vmin=lo, vmax=max(hi, lo + 1e-9),
                        origin="lower", aspect="auto")
         for (i, j), v in np.ndenumerate(table):
@@ -250,7 +253,8 @@ def draw_heatmaps(data: dict, fig) -> None:
                                                                      ec="red", lw=1.5))
         ax.set_xticks(range(len(grid.lambdas[name])), [f"{v:g}" for v in grid.lambdas[name]], fontsize=7)
         ax.set_yticks(range(len(grid.lrs)), [f"{v:g}" for v in grid.lrs], fontsize=7)
-        ax.set(xlabel="λ (weight_decay)", ylabel="η (lr)", title=name)
+        xlabel = "λ′ (Adam's weight_decay)" if name == "Adam + L2" else "λ_paper (decay per step)"
+        ax.set(xlabel=xlabel, ylabel="η (lr)", title=name)
     fig.colorbar(im, ax=list(axes), shrink=0.9,
                  label="spread of val. accuracy (points)" if spread else "validation accuracy (%)",
                  format=ticker.FuncFormatter(lambda v, _: f"{100 * v:.0f}" if not spread else f"{100 * v:.1f}"))
