@@ -114,9 +114,9 @@ def weight_decay_mask(params: Any, min_ndim: int = 2) -> Any:
 
     .. math:: m_i = [\operatorname{ndim}(\theta_i) \ge \texttt{min\_ndim}]
 
-    Biases shift a unit's input and normalisation scales set a layer's gain; shrinking them to
-    zero does not make the function simpler in the way shrinking weights does, so they are
-    usually excluded :cite:p:`loshchilov2019decoupled`. With ``min_ndim=2`` (the default)
+    Biases shift a unit's input and normalisation scales set a layer's gain; they are usually
+    excluded from weight decay (optax's documentation of ``optax.masked`` gives exactly this
+    example; weight decay itself: :cite:t:`loshchilov2019decoupled`). With ``min_ndim=2`` (the default)
     weight matrices are decayed and vectors and scalars are not. Use it directly or as a
     callable: ``adamw(lr, weight_decay=0.1, mask=weight_decay_mask)``.
 
