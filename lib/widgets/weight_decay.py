@@ -125,7 +125,9 @@ def draw_decay_paths(data: DecayPaths, fig) -> None:
                                 label=f"{name}, θ{'₁₂'[i]}")
     ax_dec.set(xlabel="step t", ylabel="decay per step (fraction of θᵢ)")
     if data.weight_decay > 0:
-        ax_dec.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
+        ax_dec.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 3.0), numticks=6))
+        ax_dec.yaxis.set_minor_locator(ticker.NullLocator())
+        ax_dec.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-0", "e-")))
         ax_dec.legend(fontsize=6.5, loc="lower right")
     else:
         ax_dec.text(0.5, 0.5, "λ = 0: no decay", transform=ax_dec.transAxes, ha="center")
@@ -233,16 +235,17 @@ def _heatmap_frame(grid: GridResult, statistic: str, epoch: int) -> dict:
 
 
 def draw_heatmaps(data: dict, fig) -> None:
-    """Two heatmaps side by side, rows η, columns λ; the best cell of each is framed."""
+    """Two heatmaps side by side, rows η, columns λ, the value printed in each cell (in % or
+    points); the best cell of each is framed."""
     grid, spread = data["grid"], data["statistic"] == "spread over seeds"
     axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.08, right=0.86, bottom=0.17, top=0.85, wspace=0.3)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.85, wspace=0.3)
     tables = data["tables"]
     lo = 0.0 if spread else min(np.nanmin(t) for t in tables.values())
     hi = max(np.nanmax(t) for t in tables.values())
     for ax, (name, table) in zip(axes, tables.items()):
         ax.grid(False)
-        im = ax.imshow(table, cmap="viridis" if not spread else "magma", vmin=lo, vmax=max(hi, lo + 1e-9),
+        ax.imshow(table, cmap="viridis" if not spread else "magma", vmin=lo, vmax=max(hi, lo + 1e-9),
                        origin="lower", aspect="auto")
         for (i, j), v in np.ndenumerate(table):
             ax.text(j, i, "–" if np.isnan(v) else f"{100 * v:.1f}", ha="center", va="center", fontsize=7,
@@ -255,10 +258,8 @@ def draw_heatmaps(data: dict, fig) -> None:
         ax.set_yticks(range(len(grid.lrs)), [f"{v:g}" for v in grid.lrs], fontsize=7)
         xlabel = "λ′ (Adam's weight_decay)" if name == "Adam + L2" else "λ_paper (decay per step)"
         ax.set(xlabel=xlabel, ylabel="η (lr)", title=name)
-    fig.colorbar(im, ax=list(axes), shrink=0.9,
-                 label="spread of val. accuracy (points)" if spread else "validation accuracy (%)",
-                 format=ticker.FuncFormatter(lambda v, _: f"{100 * v:.0f}" if not spread else f"{100 * v:.1f}"))
-    fig.suptitle(f"{data['statistic']}, after epoch {data['epoch']} of {grid.epochs}", fontsize=9)
+    unit = "spread over seeds, max − min (points)" if spread else "validation accuracy (%)"
+    fig.suptitle(f"{unit}: {data['statistic']}, after epoch {data['epoch']} of {grid.epochs}", fontsize=9)
 
 
 def heatmap_widget(grid: GridResult | None = None) -> Widget:
