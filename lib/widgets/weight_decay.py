@@ -28,6 +28,13 @@ __all__ = [
 
 METHOD_COLORS = {"Adam + L2": "#D55E00", "AdamW": "#0072B2"}
 
+def _adjust(fig, **margins) -> None:
+    """Set the margins unless the figure has a layout engine (the lesson's constrained layout)."""
+    engine = fig.get_layout_engine()
+    if engine is None or engine.adjust_compatible:
+        fig.subplots_adjust(**margins)
+
+
 # --------------------------------------------------------------------------------------------
 # 1. A 2-D problem where one coordinate has large gradients
 
@@ -105,7 +112,7 @@ def decay_paths(weight_decay: float = 0.3, lr: float = 0.01, steps: int = DECAY_
 def draw_decay_paths(data: DecayPaths, fig) -> None:
     """Left: the two paths in the (θ₁, θ₂) plane; right: the effective decay per step."""
     ax_path, ax_dec = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.88, wspace=0.42)
+    _adjust(fig, left=0.09, right=0.98, bottom=0.17, top=0.88, wspace=0.42)
     for name, path in data.paths.items():
         c = METHOD_COLORS[name]
         ax_path.plot(path[:, 0], path[:, 1], color=c, lw=0.8, alpha=0.8, label=name)
@@ -239,7 +246,7 @@ def draw_heatmaps(data: dict, fig) -> None:
     points); the best cell of each is framed."""
     grid, spread = data["grid"], data["statistic"] == "spread over seeds"
     axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.85, wspace=0.3)
+    _adjust(fig, left=0.08, right=0.98, bottom=0.17, top=0.85, wspace=0.3)
     tables = data["tables"]
     lo = 0.0 if spread else min(np.nanmin(t) for t in tables.values())
     hi = max(np.nanmax(t) for t in tables.values())
