@@ -167,7 +167,7 @@ def test_masks_resolve_like_optax():
     assert optim.resolve_mask(True, params) == {"W": True, "b": True, "sub": [True, True]}
     assert optim.resolve_mask({"W": True, "b": False, "sub": False}, params)["sub"] == [False, False]
     assert optim.resolve_mask(lambda p: {k: k == "W" for k in p}, params)["W"] is True
-    with pytest.raises(ValueError, match="structure of the parameters"):
+    with pytest.raises(ValueError, match="does not match the parameters"):
         optim.resolve_mask({"W": True}, params)
     with pytest.raises(TypeError, match="True or False"):
         optim.resolve_mask({"W": 1.0, "b": True, "sub": True}, params)

@@ -9,9 +9,7 @@ import time
 import pytest
 
 import lib.widgets as W
-from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
-from lib.widgets import regularization  # chapter 08
-from lib.widgets import large_batch  # chapter 09
+from lib.widgets import adaptive, autodiff, gradient_descent, large_batch, momentum, regularization, sgd, weight_decay
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -21,6 +19,7 @@ WIDGETS = [
     adaptive.race_widget, adaptive.effective_step_widget,
     regularization.dropout_widget, regularization.l1_l2_widget,  # chapter 08
     large_batch.steps_widget, large_batch.trust_ratio_widget,  # chapter 09
+    weight_decay.decay_widget, weight_decay.heatmap_widget,
 ]
 
 

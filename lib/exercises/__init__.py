@@ -37,6 +37,7 @@ CHAPTERS: dict[str, str] = {
     "05-adaptive-methods": "lib.exercises.adaptive",
     "08-regularization": "lib.exercises.regularization",
     "09-large-batch": "lib.exercises.large_batch",
+    "06-weight-decay": "lib.exercises.weight_decay",
 }
 
 

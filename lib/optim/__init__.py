@@ -45,13 +45,15 @@ from lib.optim.sgd import sgd
 from lib.optim.proximal import (
     AddL1ProxState, add_l1_prox, add_l1_subgradient, l1_subgradient_sgd, proximal_sgd, soft_threshold,
 )
+# chapter 06: weight decay and AdamW
+from lib.optim.masking import mask_to_param_groups, resolve_mask, weight_decay_mask
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
 )
 # chapter 09: large-batch training
 from lib.optim.accumulation import MultiStepsState, has_updated, multi_steps, split_batch
-from lib.optim.large_batch import lamb, lars, resolve_mask, scale_by_trust_ratio, trust_ratio
+from lib.optim.large_batch import lamb, lars, scale_by_trust_ratio, trust_ratio
 
 __all__ = [
     "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
@@ -67,6 +69,8 @@ __all__ = [
     "soft_threshold", "add_l1_prox", "add_l1_subgradient", "proximal_sgd", "l1_subgradient_sgd",
     "AddL1ProxState",
     # chapter 09: large-batch training
-    "scale_by_trust_ratio", "trust_ratio", "resolve_mask", "lars", "lamb",
+    "scale_by_trust_ratio", "trust_ratio", "lars", "lamb",
     "multi_steps", "MultiStepsState", "has_updated", "split_batch",
+    # chapter 06: weight decay and AdamW
+    "resolve_mask", "weight_decay_mask", "mask_to_param_groups",
 ]

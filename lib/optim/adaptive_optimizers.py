@@ -45,13 +45,13 @@ def _check_betas(betas: Sequence[float]) -> tuple[float, float]:
 
 
 def _with_weight_decay(scaling: GradientTransformation, lr: LearningRate, weight_decay: float,
-                       decoupled: bool) -> GradientTransformation:
+                       decoupled: bool, mask=None) -> GradientTransformation:
     """L2: decay → scaling → lr.  Decoupled: scaling → decay → lr (the decay is not rescaled)."""
     if not weight_decay:
         return chain(scaling, scale_by_learning_rate(lr))
     if decoupled:
-        return chain(scaling, add_decayed_weights(weight_decay), scale_by_learning_rate(lr))
-    return chain(add_decayed_weights(weight_decay), scaling, scale_by_learning_rate(lr))
+        return chain(scaling, add_decayed_weights(weight_decay, mask), scale_by_learning_rate(lr))
+    return chain(add_decayed_weights(weight_decay, mask), scaling, scale_by_learning_rate(lr))
 
 
 def adagrad(lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
@@ -130,7 +130,7 @@ def rmsprop(lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, wei
 
 def adam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
          weight_decay: float = 0.0, amsgrad: bool = False,
-         decoupled_weight_decay: bool = False) -> GradientTransformation:
+         decoupled_weight_decay: bool = False, *, mask=None) -> GradientTransformation:
     r"""Adam (and AMSGrad, AdamW), exactly as ``torch.optim.Adam``.
 
     .. math::
@@ -140,7 +140,9 @@ def adam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: fl
     :cite:p:`kingma2015adam` with :math:`t = 1, 2, \ldots`. ``weight_decay`` λ adds
     :math:`\lambda\theta` to :math:`g_t` (L2, rescaled by Adam) or, with
     ``decoupled_weight_decay=True`` (= :func:`adamw`), subtracts :math:`\eta_t\lambda\theta`
-    directly :cite:p:`loshchilov2019decoupled`. ``amsgrad=True`` uses
+    directly :cite:p:`loshchilov2019decoupled`; ``mask`` (keyword only, see
+    :mod:`lib.optim.masking`) limits the decay to some parameters, like torch's parameter
+    groups with ``weight_decay=0``. ``amsgrad=True`` uses
     :math:`\max_{s\le t} v_s` :cite:p:`reddi2018convergence`. Chains:
     ``add_decayed_weights(λ) → scale_by_adam → scale_by_learning_rate`` (L2) and
     ``scale_by_adam → add_decayed_weights(λ) → scale_by_learning_rate`` (decoupled).
@@ -159,11 +161,11 @@ def adam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: fl
     b1, b2 = _check_betas(betas)
     weight_decay = _check_nonnegative("weight_decay", weight_decay)
     scaling = scale_by_adam(b1=b1, b2=b2, eps=eps, amsgrad=amsgrad)
-    return _with_weight_decay(scaling, lr, weight_decay, decoupled_weight_decay)
+    return _with_weight_decay(scaling, lr, weight_decay, decoupled_weight_decay, mask)
 
 
 def adamw(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-          weight_decay: float = 1e-2, amsgrad: bool = False) -> GradientTransformation:
+          weight_decay: float = 1e-2, amsgrad: bool = False, *, mask=None) -> GradientTransformation:
     r"""AdamW: Adam with decoupled weight decay, exactly as ``torch.optim.AdamW``.
 
     .. math::
@@ -175,11 +177,14 @@ def adamw(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: f
     (``param.mul_(1 - lr * weight_decay)``) and optax; the paper's Algorithm 2 writes
     :math:`\eta_t(\alpha\,\hat m_t/(\sqrt{\hat v_t}+\epsilon) + \lambda\theta)` with a separate
     schedule multiplier :math:`\eta_t`. Note the default ``weight_decay=1e-2`` (Adam's is 0).
-    The chain is ``scale_by_adam → add_decayed_weights(λ) → scale_by_learning_rate(η)``.
+    The chain is ``scale_by_adam → add_decayed_weights(λ, mask) → scale_by_learning_rate(η)``;
+    ``mask`` (see :mod:`lib.optim.masking`) exempts parameters from the decay, e.g.
+    ``mask=lib.optim.weight_decay_mask`` for biases.
 
     torch: ``torch.optim.AdamW(params, lr, betas, eps, weight_decay, amsgrad)`` (=
-    ``Adam(..., decoupled_weight_decay=True)``). optax: ``optax.adamw(learning_rate, b1, b2,
-    eps, weight_decay=1e-4)`` (a different default decay).
+    ``Adam(..., decoupled_weight_decay=True)``; a mask = parameter groups with
+    ``weight_decay=0``). optax: ``optax.adamw(learning_rate, b1, b2, eps, weight_decay=1e-4,
+    mask=mask)`` (a different default decay).
 
     >>> import numpy as np
     >>> tx = adamw(lr=0.1, weight_decay=0.5)
@@ -189,7 +194,7 @@ def adamw(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: f
     array([-0.1])
     """
     return adam(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                decoupled_weight_decay=True)
+                decoupled_weight_decay=True, mask=mask)
 
 
 def adamax(lr: LearningRate = 2e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,

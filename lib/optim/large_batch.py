@@ -27,44 +27,14 @@ import numpy as np
 
 from lib.optim.adaptive import scale_by_adam
 from lib.optim.adaptive_optimizers import _check_betas, _check_lr
-from lib.optim.base import GradientTransformation, chain, check_grads
-from lib.optim.transforms import LearningRate, _check_nonnegative, scale_by_learning_rate, trace
+from lib.optim.base import GradientTransformation, chain, check_grads, identity
+from lib.optim.masking import resolve_mask
+from lib.optim.transforms import LearningRate, _check_nonnegative, add_decayed_weights, scale_by_learning_rate, trace
 from lib.tree import is_leaf, tree_map
 
-__all__ = ["scale_by_trust_ratio", "trust_ratio", "lars", "lamb", "resolve_mask"]
+__all__ = ["scale_by_trust_ratio", "trust_ratio", "lars", "lamb"]
 
 Mask = Union[bool, Any, Callable[[Any], Any]]
-
-
-def resolve_mask(mask: Mask, params: Any) -> Any:
-    r"""The tree of bools, shaped like ``params``, that ``mask`` stands for (optax's mask rules).
-
-    ``mask`` is a bool (the same for every tensor), a tree of bools with the structure of
-    ``params`` (or a prefix of it: a bool where ``params`` has a sub-tree applies to all of
-    it), or a callable ``params -> such a tree``. A masked link then computes
-    :math:`u^{(l)} \leftarrow \text{link}(u^{(l)})` where :math:`m^{(l)}` is True and leaves
-    :math:`u^{(l)}` alone elsewhere. optax: the ``mask`` of ``optax.masked``; torch: parameter
-    groups (e.g. ``{"params": biases, "weight_decay": 0}``). Used by :cite:t:`you2017large`-style
-    optimizers to exempt biases and normalisation scales.
-    """
-    if callable(mask):
-        mask = mask(params)
-
-    def walk(m, p, path):
-        if isinstance(m, (bool, np.bool_)):
-            return tree_map(lambda _: bool(m), p)
-        if is_leaf(m):
-            raise TypeError(f"mask{path} is {m!r}: mask entries must be True or False "
-                            "(True = apply the transform to this tensor)")
-        if is_leaf(p) or isinstance(m, dict) != isinstance(p, dict) or (
-                set(m) != set(p) if isinstance(m, dict) else len(m) != len(p)):
-            raise ValueError(f"the mask does not have the structure of the parameters at {path or 'the top level'}: "
-                             "give one bool per parameter tensor, in the same dict / list layout")
-        if isinstance(m, dict):
-            return {k: walk(m[k], p[k], f"{path}[{k!r}]") for k in p}
-        return type(p)(walk(mi, pi, f"{path}[{i}]") for i, (mi, pi) in enumerate(zip(m, p)))
-
-    return walk(mask, params, "")
 
 
 def _norm(x: np.ndarray, min_norm: float) -> float:
@@ -126,20 +96,9 @@ def scale_by_trust_ratio(min_norm: float = 0.0, trust_coefficient: float = 1.0, 
 
 
 def _add_decayed_weights(weight_decay: float, mask: Mask) -> GradientTransformation:
-    r""":math:`u \leftarrow u + \lambda\theta` on the tensors whose mask is True (optax's
-    ``add_decayed_weights(weight_decay, mask)``, which skips the work when :math:`\lambda = 0`)."""
-
-    def update(updates, state, params=None):
-        if weight_decay == 0.0:
-            return updates, state
-        if params is None:
-            raise ValueError("weight decay needs the parameters: call update(grads, state, params)")
-        check_grads(updates, params, name="updates")
-        m = resolve_mask(mask, params)
-        return tree_map(lambda u, p, a: np.asarray(u) + weight_decay * np.asarray(p) if a else np.asarray(u),
-                        updates, params, m), state
-
-    return GradientTransformation(lambda params: (), update)
+    r""":math:`u \leftarrow u + \lambda\theta` where the mask is True (:func:`lib.optim.add_decayed_weights`);
+    like optax, no work at all when :math:`\lambda = 0`."""
+    return identity() if weight_decay == 0.0 else add_decayed_weights(weight_decay, mask=mask)
 
 
 def lars(lr: LearningRate, weight_decay: float = 0.0, weight_decay_mask: Mask = True,

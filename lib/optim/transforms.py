@@ -82,25 +82,37 @@ def scale_by_learning_rate(lr: LearningRate) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-def add_decayed_weights(weight_decay: float) -> GradientTransformation:
+def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
     r"""Add :math:`\lambda\theta` to the updates (an L2 penalty's gradient when used before the
     optimizer's scaling; decoupled weight decay when used after it).
 
-    .. math:: u \leftarrow u + \lambda\,\theta
+    .. math:: u_i \leftarrow u_i + m_i\,\lambda\,\theta_i
 
-    torch: ``SGD(weight_decay=λ)`` does this first (``d_p = d_p.add(param, alpha=weight_decay)``).
-    optax: ``optax.add_decayed_weights(weight_decay)``. Reference: :cite:t:`loshchilov2019decoupled`.
+    with :math:`m_i = 1` for every parameter unless ``mask`` says otherwise: a tree of
+    booleans (or a prefix of one) or a callable ``params -> tree of booleans``, e.g.
+    :func:`lib.optim.weight_decay_mask` (see :mod:`lib.optim.masking`).
+
+    torch: ``SGD(weight_decay=λ)`` does this first (``d_p = d_p.add(param, alpha=weight_decay)``);
+    a mask is a parameter group with ``weight_decay=0``. optax:
+    ``optax.add_decayed_weights(weight_decay, mask)``. Reference: :cite:t:`loshchilov2019decoupled`.
     """
     weight_decay = _check_nonnegative("weight_decay", weight_decay)
-
     def init(params):
+        if mask is not None:
+            from lib.optim.masking import resolve_mask
+            resolve_mask(mask, params)  # fail early, with the path of the bad entry
         return ()
 
     def update(grads, state, params=None):
         if params is None:
             raise ValueError("add_decayed_weights needs the parameters: call update(grads, state, params)")
         check_grads(grads, params)
-        return tree_map(lambda g, p: np.asarray(g) + weight_decay * np.asarray(p), grads, params), state
+        if mask is None:
+            return tree_map(lambda g, p: np.asarray(g) + weight_decay * np.asarray(p), grads, params), state
+        from lib.optim.masking import resolve_mask
+        flags = resolve_mask(mask, params)
+        return tree_map(lambda g, p, m: np.asarray(g) + weight_decay * np.asarray(p) if m else np.array(g, copy=True),
+                        grads, params, flags), state
 
     return GradientTransformation(init, update)
 
