@@ -65,7 +65,7 @@ def backtracking(f: Callable, x, d, f0: float, g, *, t0: float = 1.0, rho: float
 
     >>> t, f_t, n = backtracking(lambda x: float(x @ x), np.array([1.0]), np.array([-4.0]), 1.0, np.array([2.0]))
     >>> t, f_t, n
-    (0.5, 1.0, 2)
+    (0.25, 0.0, 3)
     """
     if not 0 < rho < 1:
         raise ValueError(f"rho must be in (0, 1), got {rho}")
@@ -131,7 +131,7 @@ def strong_wolfe(obj_func: Callable, x, t: float, d, f: float, g, gtd: float, c1
 
     >>> phi = lambda x, t, d: (float((x + t * d) ** 2 @ np.ones(1)), 2 * (x + t * d))
     >>> strong_wolfe(phi, np.array([2.0]), 1.0, np.array([-1.0]), 4.0, np.array([4.0]), -4.0)[2]
-    2.0
+    1.0
     """
     d = np.asarray(d, dtype=float)
     d_norm = float(np.abs(d).max())
