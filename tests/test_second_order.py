@@ -310,3 +310,9 @@ def test_empirical_factor_differs_and_train_kfac_learns():
     assert np.abs(Gf - Ge).max() > 1e-3
     h = kfac.train_kfac(model, p, X, y, epochs=5, batch_size=50, lr=0.3, damping=1e-2)
     assert h.step_loss[-1] < 0.5 * h.step_loss[0]
+
+
+@pytest.mark.parametrize("module", [cgm, cv, kfac, ls, nt, tr])
+def test_doctests(module):
+    import doctest
+    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
