@@ -196,8 +196,9 @@ def ggn(params: dict, X, y=None) -> np.ndarray:
     r"""The generalised Gauss-Newton matrix :math:`G = \frac1n\sum_i J_i^\top(\operatorname{diag}p_i - p_ip_i^\top)J_i`
     (positive semi-definite; it does not depend on the labels) :cite:p:`schraudolph2002fast,martens2020new`."""
     J, P = jacobians(params, X)
-    Lam = np.einsum("ic,cd->icd", P, np.eye(P.shape[1])) - P[:, :, None] * P[:, None, :]
-    return np.einsum("icn,icd,idm->nm", J, Lam, J) / len(P)
+    n, C, N = J.shape
+    LJ = P[:, :, None] * J - P[:, :, None] * np.einsum("ic,icn->in", P, J)[:, None, :]   # Λ_i J_i
+    return J.reshape(n * C, N).T @ LJ.reshape(n * C, N) / n
 
 
 def fisher(params: dict, X, y=None) -> np.ndarray:

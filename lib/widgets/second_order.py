@@ -2,8 +2,7 @@ r"""Chapter 10's widgets: Newton and its repairs on a 2-D function, and the trus
 
 * :func:`newton_paths` runs gradient descent, Newton, damped Newton (Levenberg-Marquardt) and a
   dogleg trust region from a chosen start on a test function of :mod:`lib.functions`;
-  :func:`newton_widget` picks the function, the start (one of them next to a saddle) and the
-  initial damping / radius.
+  :func:`newton_widget` picks the function and the start (one of them next to a saddle).
 * :func:`trust_region_step` computes, at one point of Rosenbrock's function, the Cauchy point,
   the dogleg path and step, the exact step :math:`-(H + \lambda I)^{-1} g` and its
   :math:`\lambda`, for a radius :math:`\Delta`; :func:`trust_region_widget` moves :math:`\Delta`.
@@ -135,7 +134,8 @@ def _newton_frame(function: str = "rosenbrock", start: int = 0, damping: float =
 
 
 def newton_widget() -> Widget:
-    """Function × start × damping over :func:`newton_paths` (3 × 2 × 3 = 18 frames)."""
+    """Function × start over :func:`newton_paths` with λ₀ = 1, Δ₀ = 1 (3 × 2 = 6 frames; the
+    live form is the same, call :func:`newton_paths` for other dampings)."""
     return Widget(
         compute=_newton_frame,
         draw=draw_newton_paths,
@@ -143,7 +143,6 @@ def newton_widget() -> Widget:
             Control("function", tuple(STARTS), "function", default="rosenbrock", fmt="{}"),
             Control("start", (0, 1), "start", default=0,
                     fmt=lambda i: " / ".join(list(s)[i].split(" (")[0] for s in STARTS.values())),
-            Control("damping", DAMPINGS, "λ₀ (Δ₀ = 1/λ₀)", default=1.0),
         ),
         figsize=(7.5, 3.4),
         title="Newton, damped Newton and a trust region against gradient descent",
@@ -170,6 +169,8 @@ class TrustRegionStep(NamedTuple):
     exact: np.ndarray
     lam: float
     curve: np.ndarray          # the exact steps for a range of radii (the path of δ(λ))
+    radii: np.ndarray          # those radii
+    lams: np.ndarray           # and their λ
     summary: str
 
 
@@ -184,7 +185,9 @@ def trust_region_step(delta: float = 0.05, x: tuple = TR_POINT) -> TrustRegionSt
     f = _objective("rosenbrock")
     g, H = f.grad(np.array(x)), f.hessian(np.array(x))
     lam = tr.lambda_for_radius(g, H, delta)
-    curve = np.array([tr.exact_step(g, H, d) for d in np.geomspace(0.005, 2.0, 40)])
+    radii = np.geomspace(0.005, 2.0, 40)
+    lams = np.array([tr.lambda_for_radius(g, H, d) for d in radii])
+    curve = np.array([tr.step_for_lambda(g, H, l) for l in lams])
     newton = -np.linalg.solve(H, g)
     dl = tr.dogleg(g, H, delta) if np.linalg.eigvalsh(H)[0] > 0 else tr.exact_step(g, H, delta)
     path = tr.dogleg_path(g, H) if np.linalg.eigvalsh(H)[0] > 0 else np.zeros((1, 2))
@@ -192,7 +195,7 @@ def trust_region_step(delta: float = 0.05, x: tuple = TR_POINT) -> TrustRegionSt
     ex, cp = tr.exact_step(g, H, delta), tr.cauchy_point(g, H, delta)
     summary = (f"Δ = {delta:g}: λ = {lam:.3g};  model decrease: Cauchy {-m(cp):.3g}, "
                f"dogleg {-m(dl):.3g}, exact {-m(ex):.3g}")
-    return TrustRegionStep(x, delta, newton, cp, dl, path, ex, lam, curve, summary)
+    return TrustRegionStep(x, delta, newton, cp, dl, path, ex, lam, curve, radii, lams, summary)
 
 
 def draw_trust_region_step(data: TrustRegionStep, fig) -> None:
@@ -221,9 +224,7 @@ def draw_trust_region_step(data: TrustRegionStep, fig) -> None:
     ax.set_ylabel("δ₂", labelpad=0)
     ax.legend(fontsize="xx-small", frameon=False, loc="lower right")
     ax.grid(False)
-    radii = np.geomspace(0.005, 2.0, 40)
-    lams = [tr.lambda_for_radius(g, H, r) for r in radii]
-    lams = np.array(lams)
+    radii, lams = data.radii, data.lams
     pos = lams > 0
     ax2.loglog(radii[pos], lams[pos], color="#0072B2")
     floor = lams[pos].min() / 3
