@@ -252,6 +252,6 @@ def trust_region_widget() -> Widget:
         draw=draw_trust_region_step,
         controls=(Control("delta", RADII, "radius Δ", default=0.05),),
         figsize=(7.5, 3.4),
-        title="The trust-region subproblem at (-0.5, 0.6) on Rosenbrock's function",
+        title=f"The trust-region subproblem at {TR_POINT} on Rosenbrock's function",
         style=course_style(),
     )
