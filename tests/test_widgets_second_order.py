@@ -10,14 +10,14 @@ from lib.widgets import second_order as so
 
 
 def test_newton_paths_show_the_chapter_s_claims():
-    d = so._newton_frame("saddle", 0, 1.0)
+    d = so.newton_paths("saddle", "near the saddle (0.5, 0.05)")
     assert "Newton: saddle" in d.summary                     # plain Newton is attracted to the saddle
     assert "damped Newton (LM): minimum" in d.summary
     assert "trust region (dogleg): minimum" in d.summary
-    d = so._newton_frame("rosenbrock", 0, 1.0)
+    d = so.newton_paths("rosenbrock", "far (-1.2, 1)")
     assert d.gaps["Newton"][-1] < 1e-12 and d.gaps["gradient descent"][-1] > 1e-2
     assert np.all(np.diff(d.gaps["damped Newton (LM)"]) <= 1e-15)      # LM never goes uphill
-    d = so._newton_frame("himmelblau", 0, 1.0)
+    d = so._newton_frame("himmelblau: near the maximum (-0.3, -0.9)")
     assert "Newton: a maximum" in d.summary
 
 

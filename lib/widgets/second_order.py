@@ -27,7 +27,7 @@ from lib.second_order import newton as nt
 from lib.second_order import trust_region as tr
 from lib.widgets import Control, Widget, course_style
 
-__all__ = ["STARTS", "METHOD_STYLES", "NewtonPaths", "newton_paths", "draw_newton_paths", "newton_widget",
+__all__ = ["STARTS", "CASES", "METHOD_STYLES", "NewtonPaths", "newton_paths", "draw_newton_paths", "newton_widget",
            "TrustRegionStep", "trust_region_step", "draw_trust_region_step", "trust_region_widget"]
 
 #: Start points per function; the saddle function's second start sits next to its saddle.
@@ -39,7 +39,6 @@ STARTS = {
 #: Gradient descent's learning rate per function (stable from the starts above).
 GD_LR = {"rosenbrock": 1e-3, "himmelblau": 0.01, "saddle": 0.1}
 STEPS = 40
-DAMPINGS = (0.1, 1.0, 10.0)
 METHOD_STYLES = {
     "gradient descent": {"color": "#000000", "linestyle": ":"},
     "Newton": {"color": "#D55E00", "linestyle": "-"},
@@ -129,21 +128,22 @@ def draw_newton_paths(data: NewtonPaths, fig) -> None:
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.84, wspace=0.28)
 
 
-def _newton_frame(function: str = "rosenbrock", start: int = 0, damping: float = 1.0) -> NewtonPaths:
-    return newton_paths(function, list(STARTS[function])[start], damping)
+#: The widget's cases: "function: start" for every start of :data:`STARTS`.
+CASES = tuple(f"{f}: {st}" for f, starts in STARTS.items() for st in starts)
+
+
+def _newton_frame(case: str = CASES[0]) -> NewtonPaths:
+    function, start = case.split(": ", 1)
+    return newton_paths(function, start)
 
 
 def newton_widget() -> Widget:
-    """Function × start over :func:`newton_paths` with λ₀ = 1, Δ₀ = 1 (3 × 2 = 6 frames; the
-    live form is the same, call :func:`newton_paths` for other dampings)."""
+    """One slider over the function and start pairs of :data:`STARTS` (6 frames), with
+    λ₀ = 1 and Δ₀ = 1; call :func:`newton_paths` for other dampings."""
     return Widget(
         compute=_newton_frame,
         draw=draw_newton_paths,
-        controls=(
-            Control("function", tuple(STARTS), "function", default="rosenbrock", fmt="{}"),
-            Control("start", (0, 1), "start", default=0,
-                    fmt=lambda i: " / ".join(list(s)[i].split(" (")[0] for s in STARTS.values())),
-        ),
+        controls=(Control("case", CASES, "function: start", default=CASES[0], fmt="{}"),),
         figsize=(7.5, 3.4),
         title="Newton, damped Newton and a trust region against gradient descent",
         style=course_style(),
