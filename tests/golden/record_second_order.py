@@ -87,7 +87,7 @@ CASES = [
     ("sw_max_eval", "rosenbrock6", 3, {"line_search_fn": SW, "max_iter": 10, "max_eval": 12}),
     ("sw_tolerances", "rosenbrock", 3, {"line_search_fn": SW, "tolerance_grad": 1e-4,
                                          "tolerance_change": 1e-6}),
-    ("sw_lsq", "lsq", 2, {"line_search_fn": SW, "history_size": 4}),
+    ("sw_lsq", "lsq", 1, {"line_search_fn": SW, "history_size": 4}),
 ]
 
 
