@@ -9,7 +9,9 @@ import time
 import pytest
 
 import lib.widgets as W
-from lib.widgets import adaptive, autodiff, gradient_descent, large_batch, momentum, regularization, sgd, weight_decay
+from lib.widgets import (
+    adaptive, autodiff, gradient_descent, large_batch, momentum, regularization, second_order, sgd, weight_decay,
+)
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -20,6 +22,7 @@ WIDGETS = [
     regularization.dropout_widget, regularization.l1_l2_widget,  # chapter 08
     large_batch.steps_widget, large_batch.trust_ratio_widget,  # chapter 09
     weight_decay.decay_widget, weight_decay.heatmap_widget,
+    second_order.newton_widget, second_order.trust_region_widget,  # chapter 10
 ]
 
 

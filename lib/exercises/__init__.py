@@ -38,6 +38,7 @@ CHAPTERS: dict[str, str] = {
     "08-regularization": "lib.exercises.regularization",
     "09-large-batch": "lib.exercises.large_batch",
     "06-weight-decay": "lib.exercises.weight_decay",
+    "10-second-order": "lib.exercises.second_order",
 }
 
 
