@@ -23,6 +23,13 @@ from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
 )
+# chapter 11: beyond Adam
+from lib.optim.adadelta import ScaleByAdadeltaState, adadelta
+from lib.optim.adafactor import AdafactorState, adafactor, factored_second_moment
+from lib.optim.lion import ScaleByLionState, add_masked_decayed_weights, lion, scale_by_lion
+from lib.optim.muon import MuonState, adjust_lr, matrix_labels, muon, muon_with_adamw, newton_schulz
+from lib.optim.partition import PartitionState, multi_transform, partition
+from lib.optim.shampoo import ShampooStats, matrix_power_psd, shampoo_accumulate, shampoo_precondition
 
 __all__ = [
     "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
@@ -34,4 +41,10 @@ __all__ = [
     "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
     "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
     "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
+    # chapter 11: beyond Adam
+    "adadelta", "ScaleByAdadeltaState", "adafactor", "AdafactorState", "factored_second_moment",
+    "lion", "scale_by_lion", "ScaleByLionState", "add_masked_decayed_weights",
+    "muon", "MuonState", "newton_schulz", "adjust_lr", "matrix_labels", "muon_with_adamw",
+    "partition", "multi_transform", "PartitionState",
+    "shampoo_precondition", "shampoo_accumulate", "matrix_power_psd", "ShampooStats",
 ]
