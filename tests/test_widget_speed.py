@@ -9,7 +9,7 @@ import time
 import pytest
 
 import lib.widgets as W
-from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
+from lib.widgets import adaptive, autodiff, beyond_adam, gradient_descent, momentum, sgd
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -17,6 +17,7 @@ WIDGETS = [
     sgd.batch_noise_widget, sgd.digits_widget,
     momentum.quadratic_momentum_widget, momentum.rosenbrock_nesterov_widget,
     adaptive.race_widget, adaptive.effective_step_widget,
+    beyond_adam.newton_schulz_widget, beyond_adam.lion_adam_widget,  # chapter 11
 ]
 
 
