@@ -35,7 +35,7 @@ NS_COEFFICIENT_SETS = {
     "classic quintic (15/8, −5/4, 3/8)": (1.875, -1.25, 0.375),
     "cubic (3/2, −1/2, 0)": (1.5, -0.5, 0.0),
 }
-NS_STEPS = (0, 1, 2, 3, 4, 5, 6, 8, 10)
+NS_STEPS = (0, 1, 2, 3, 5, 8)
 
 
 @functools.lru_cache(maxsize=4)
@@ -110,7 +110,7 @@ def draw_newton_schulz(data: NSSpectrum, fig) -> None:
 
 
 def newton_schulz_widget() -> Widget:
-    """Steps and coefficients over :func:`newton_schulz_spectrum` (27 frames)."""
+    """Steps and coefficients over :func:`newton_schulz_spectrum` (18 frames)."""
     names = tuple(NS_COEFFICIENT_SETS)
     return Widget(
         compute=lambda coefficients, steps: newton_schulz_spectrum(NS_COEFFICIENT_SETS[coefficients], steps),
@@ -137,7 +137,7 @@ class UpdateMagnitudes(NamedTuple):
 
 
 N_COORDS = 40
-NOISES = (0.0, 0.5, 1.0, 2.0, 4.0)
+NOISES = (0.0, 1.0, 4.0)
 MAG_STEPS = (1, 10, 100)
 
 
@@ -185,7 +185,7 @@ def draw_update_magnitudes(data: UpdateMagnitudes, fig) -> None:
 
 
 def lion_adam_widget() -> Widget:
-    """Noise level and step over :func:`update_magnitudes` (15 frames)."""
+    """Noise level and step over :func:`update_magnitudes` (9 frames)."""
     return Widget(
         compute=update_magnitudes,
         draw=draw_update_magnitudes,
