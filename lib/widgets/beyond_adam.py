@@ -33,7 +33,6 @@ __all__ = [
 NS_COEFFICIENT_SETS = {
     "Muon (3.4445, −4.775, 2.0315)": (3.4445, -4.775, 2.0315),
     "classic quintic (15/8, −5/4, 3/8)": (1.875, -1.25, 0.375),
-    "cubic (3/2, −1/2, 0)": (1.5, -0.5, 0.0),
 }
 NS_STEPS = (0, 1, 2, 3, 5, 8)
 
@@ -110,7 +109,7 @@ def draw_newton_schulz(data: NSSpectrum, fig) -> None:
 
 
 def newton_schulz_widget() -> Widget:
-    """Steps and coefficients over :func:`newton_schulz_spectrum` (18 frames)."""
+    """Steps and coefficients over :func:`newton_schulz_spectrum` (12 frames)."""
     names = tuple(NS_COEFFICIENT_SETS)
     return Widget(
         compute=lambda coefficients, steps: newton_schulz_spectrum(NS_COEFFICIENT_SETS[coefficients], steps),
