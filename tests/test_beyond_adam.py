@@ -206,3 +206,27 @@ def test_updates_do_not_modify_inputs():
         for k in p:
             np.testing.assert_array_equal(p[k], pc[k])
             np.testing.assert_array_equal(g[k], gc[k])
+
+
+# --------------------------------------------------------------------------- the lesson's code listings
+
+def test_lesson_listings_skip_exactly_the_docstring():
+    """The chapter shows lib functions without their docstrings (``:lines: 1-k, j-``): the ranges
+    must still match the code, or the page would show a cut function."""
+    import ast
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    nb = json.loads((root / "chapters" / "11-beyond-adam.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    blocks = re.findall(r"```\{literalinclude\} \.\./(\S+)\n:pyobject: (\w+)\n:language: python\n:lines: ([^\n]+)", text)
+    assert len(blocks) >= 5
+    for path, name, lines in blocks:
+        tree = ast.parse((root / path).read_text())
+        fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
+        doc = fn.body[0]
+        assert isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant), (path, name)
+        expected = f"1-{doc.lineno - fn.lineno}, {doc.end_lineno - fn.lineno + 2}-"
+        assert lines.strip() == expected, f"{path}:{name} shows lines {lines}, the docstring needs {expected}"
