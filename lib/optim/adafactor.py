@@ -96,7 +96,9 @@ def adafactor(lr: LearningRate = 1e-2, beta2_decay: float = -0.8, eps: Sequence 
 
     and for vectors and scalars :math:`\hat V_t = v_t`, the unfactored leaky average of
     :math:`G_t^2`. :math:`\varepsilon_1` = ``None`` means the machine epsilon of the parameter's
-    dtype. This is Algorithms 4-5 of :cite:t:`shazeer2018adafactor` with three departures, all
+    dtype (torch takes it from the first parameter of a group and keeps it for the others; here each
+    parameter uses its own dtype's, the same when all parameters share one dtype). This is the final
+    algorithm of :cite:t:`shazeer2018adafactor` (matrices and vectors) with three departures, all
     torch's: :math:`\eta` replaces the paper's constant :math:`10^{-2}` in :math:`\rho_t`;
     :math:`\varepsilon_1` is a floor on :math:`\hat V` (the paper adds it to :math:`G^2`); and
     decoupled weight decay :math:`\eta\lambda` is added. There is no momentum (:math:`\beta_1 = 0`).
