@@ -10,7 +10,7 @@ import pytest
 
 import lib.widgets as W
 from lib.widgets import (
-    adaptive, autodiff, gradient_descent, large_batch, momentum, regularization, second_order, sgd, weight_decay,
+    adaptive, autodiff, beyond_adam, gradient_descent, large_batch, momentum, regularization, second_order, sgd, weight_decay,
 )
 
 WIDGETS = [
@@ -23,6 +23,7 @@ WIDGETS = [
     large_batch.steps_widget, large_batch.trust_ratio_widget,  # chapter 09
     weight_decay.decay_widget, weight_decay.heatmap_widget,
     second_order.newton_widget, second_order.trust_region_widget,  # chapter 10
+    beyond_adam.newton_schulz_widget, beyond_adam.lion_adam_widget,  # chapter 11
 ]
 
 

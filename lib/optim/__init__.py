@@ -54,6 +54,13 @@ from lib.optim.transforms import (
 # chapter 09: large-batch training
 from lib.optim.accumulation import MultiStepsState, has_updated, multi_steps, split_batch
 from lib.optim.large_batch import lamb, lars, scale_by_trust_ratio, trust_ratio
+# chapter 11: beyond Adam
+from lib.optim.adadelta import ScaleByAdadeltaState, adadelta
+from lib.optim.adafactor import AdafactorState, adafactor, factored_second_moment
+from lib.optim.lion import ScaleByLionState, add_masked_decayed_weights, lion, scale_by_lion
+from lib.optim.muon import MuonState, adjust_lr, matrix_labels, muon, muon_with_adamw, newton_schulz
+from lib.optim.partition import PartitionState, multi_transform, partition
+from lib.optim.shampoo import ShampooStats, matrix_power_psd, shampoo_accumulate, shampoo_precondition
 
 __all__ = [
     "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
@@ -73,4 +80,10 @@ __all__ = [
     "multi_steps", "MultiStepsState", "has_updated", "split_batch",
     # chapter 06: weight decay and AdamW
     "resolve_mask", "weight_decay_mask", "mask_to_param_groups",
+    # chapter 11: beyond Adam
+    "adadelta", "ScaleByAdadeltaState", "adafactor", "AdafactorState", "factored_second_moment",
+    "lion", "scale_by_lion", "ScaleByLionState", "add_masked_decayed_weights",
+    "muon", "MuonState", "newton_schulz", "adjust_lr", "matrix_labels", "muon_with_adamw",
+    "partition", "multi_transform", "PartitionState",
+    "shampoo_precondition", "shampoo_accumulate", "matrix_power_psd", "ShampooStats",
 ]
