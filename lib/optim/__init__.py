@@ -19,6 +19,10 @@ from lib.optim.adaptive import (
 )
 from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
 from lib.optim.sgd import sgd
+# chapter 07: clipping
+from lib.optim.clipping import (
+    clip, clip_by_block_rms, clip_by_global_norm, clip_grad_norm_, clip_grad_value_, global_norm,
+)
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
@@ -34,4 +38,7 @@ __all__ = [
     "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
     "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
     "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
+    # chapter 07: clipping
+    "clip_by_global_norm", "clip", "clip_by_block_rms", "clip_grad_norm_", "clip_grad_value_",
+    "global_norm",
 ]
