@@ -15,6 +15,9 @@ What it records
     ``clip_grad_value_`` on a few gradient trees: inputs, outputs and the returned norm.
 ``tests/data/clipping_optax.npz``
     ``optax.clip_by_global_norm``, ``optax.clip``, ``optax.clip_by_block_rms`` (float64, x64).
+``tests/data/schedule_free_optax.npz``
+    ``optax.contrib.schedule_free_sgd/adamw`` trajectories (parameters ``y`` after every step)
+    and ``schedule_free_eval_params`` on a noisy quadratic whose gradients the test recomputes.
 
 All in float64. Run with the golden environment (torch==2.13.0, jax 0.10.2, optax==0.2.8)::
 
@@ -257,6 +260,77 @@ def record_clipping():
     np.savez_compressed(DATA / "clipping_optax.npz", **optax_out)
 
 
+SCHEDULE_FREE = [  # lib keyword arguments (torch spelling); optax's are derived in record_schedule_free
+    {"lib": "schedule_free_sgd", "kwargs": {"lr": 0.05}},
+    {"lib": "schedule_free_sgd", "kwargs": {"lr": 0.1, "warmup_steps": 10, "momentum": 0.8,
+                                            "weight_decay": 0.01, "weight_lr_power": 1.0}},
+    {"lib": "schedule_free_adamw", "kwargs": {"lr": 0.01}},
+    {"lib": "schedule_free_adamw", "kwargs": {"lr": 0.02, "warmup_steps": 15, "betas": [0.95, 0.99],
+                                              "eps": 1e-6, "weight_decay": 0.05, "weight_lr_power": 0.0}},
+]
+SF_STEPS = 120
+
+
+def sf_problem():
+    rng = np.random.default_rng(3)
+    shapes = {"w": (3, 2), "b": (2,)}
+    init, A, b, noise = {}, {}, {}, {}
+    for k, sh in shapes.items():
+        n = int(np.prod(sh))
+        M = rng.standard_normal((n, n))
+        A[k] = M @ M.T / n + 0.1 * np.eye(n)
+        b[k] = rng.standard_normal(n)
+        init[k] = rng.standard_normal(sh)
+        noise[k] = 0.3 * rng.standard_normal((SF_STEPS, n))
+    return init, A, b, noise
+
+
+def sf_grad(params, A, b, noise, t):
+    return {k: (A[k] @ np.ravel(params[k]) + b[k] + noise[k][t]).reshape(np.shape(params[k])) for k in params}
+
+
+def record_schedule_free():
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+    from optax import contrib
+
+    init, A, b, noise = sf_problem()
+    out = {}
+    for k in init:
+        out[f"problem/init/{k}"], out[f"problem/A/{k}"] = init[k], A[k]
+        out[f"problem/b/{k}"], out[f"problem/noise/{k}"] = b[k], noise[k]
+    for i, spec in enumerate(SCHEDULE_FREE):
+        kw = dict(spec["kwargs"])
+        ox = {"learning_rate": kw.pop("lr"), "warmup_steps": kw.pop("warmup_steps", None)}
+        if "momentum" in kw:
+            ox["b1"] = kw.pop("momentum")
+        if "betas" in kw:
+            ox["b1"], ox["b2"] = kw.pop("betas")
+        ox.update(kw)
+        tx = getattr(contrib, spec["lib"])(**ox)
+        params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in init.items()}
+        state = tx.init(params)
+        traj = {k: [np.asarray(v)] for k, v in params.items()}
+        evals = {k: [] for k in params}
+        for t in range(SF_STEPS):
+            g = sf_grad({k: np.asarray(v) for k, v in params.items()}, A, b, noise, t)
+            g = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in g.items()}
+            updates, state = tx.update(g, state, params)
+            params = optax.apply_updates(params, updates)
+            ev = contrib.schedule_free_eval_params(state, params)
+            for k in params:
+                traj[k].append(np.asarray(params[k], dtype=np.float64))
+                evals[k].append(np.asarray(ev[k], dtype=np.float64))
+        for k in params:
+            out[f"case/{i}/traj/{k}"] = np.stack(traj[k])
+            out[f"case/{i}/eval/{k}"] = np.stack(evals[k])
+    out["meta"] = np.array(json.dumps({"optax": optax.__version__, "jax": jax.__version__,
+                                       "cases": SCHEDULE_FREE, "steps": SF_STEPS}))
+    np.savez_compressed(DATA / "schedule_free_optax.npz", **out)
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     import warnings
@@ -272,6 +346,7 @@ def main():
     DATA.mkdir(exist_ok=True)
     np.savez_compressed(DATA / "schedules_torch.npz", **out)
     record_clipping()
+    record_schedule_free()
     print(f"wrote {len(CASES)} schedule cases, {len(PLATEAU)} plateau cases and clipping data to {DATA}")
 
 
