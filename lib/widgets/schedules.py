@@ -181,10 +181,11 @@ def clip_run(method: str = "norm", threshold: float = 1.0, lr: float = 0.02, ste
 
 
 def draw_clip_run(r: ClipRun, fig) -> None:
-    """Left: the path on the loss contours (log levels); right: loss and gradient norm."""
+    """Left: the path on the loss (log colour scale); right: loss and gradient norm."""
     ax_path, ax_loss = fig.subplots(1, 2)
     W, U, L = r.grid
-    ax_path.contourf(W, U, np.log10(L + 1e-12), levels=20, cmap="viridis")
+    ax_path.imshow(np.log10(L + 1e-12), extent=(W.min(), W.max(), U.min(), U.max()), origin="lower",
+                   aspect="auto", cmap="viridis", interpolation="nearest")
     p = r.path[np.all(np.isfinite(r.path), axis=1)]
     p = p[(p[:, 0] > 0.55) & (p[:, 0] < 1.15) & (np.abs(p[:, 1]) < 1.6)]
     ax_path.plot(p[:, 0], p[:, 1], ".-", color="white", ms=2, lw=0.8)
