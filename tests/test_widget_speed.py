@@ -12,6 +12,8 @@ import lib.widgets as W
 from lib.widgets import (
     adaptive, autodiff, beyond_adam, gradient_descent, large_batch, momentum, regularization, second_order, sgd, weight_decay,
 )
+from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
+from lib.widgets import schedules as schedule_widgets
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -24,6 +26,7 @@ WIDGETS = [
     weight_decay.decay_widget, weight_decay.heatmap_widget,
     second_order.newton_widget, second_order.trust_region_widget,  # chapter 10
     beyond_adam.newton_schulz_widget, beyond_adam.lion_adam_widget,  # chapter 11
+    schedule_widgets.schedule_designer_widget, schedule_widgets.clipping_widget,  # chapter 07
 ]
 
 

@@ -47,6 +47,11 @@ from lib.optim.proximal import (
 )
 # chapter 06: weight decay and AdamW
 from lib.optim.masking import mask_to_param_groups, resolve_mask, weight_decay_mask
+# chapter 07: clipping
+from lib.optim.clipping import (
+    clip, clip_by_block_rms, clip_by_global_norm, clip_grad_norm_, clip_grad_value_, global_norm,
+from lib.optim.schedule_free import (
+    ScheduleFreeState, schedule_free_adamw, schedule_free_eval_params, schedule_free_sgd,
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
@@ -86,4 +91,8 @@ __all__ = [
     "muon", "MuonState", "newton_schulz", "adjust_lr", "matrix_labels", "muon_with_adamw",
     "partition", "multi_transform", "PartitionState",
     "shampoo_precondition", "shampoo_accumulate", "matrix_power_psd", "ShampooStats",
+    # chapter 07: clipping
+    "clip_by_global_norm", "clip", "clip_by_block_rms", "clip_grad_norm_", "clip_grad_value_",
+    "global_norm",
+    "schedule_free_sgd", "schedule_free_adamw", "schedule_free_eval_params", "ScheduleFreeState",
 ]
