@@ -326,7 +326,8 @@ def steps_to_target(curve, steps, target: float) -> float:
     return float(steps[hit[0]]) if hit.size else math.inf
 
 
-def _row(problem: Problem, name: str, phase: str, setting: dict, seed: int, run: Run) -> dict:
+def _row(problem: Problem, name: str, phase: str, setting: dict, seed: int, run: Run,
+         keep_curve: bool = False) -> dict:
     row = {"problem": problem.name, "optimizer": name, "phase": phase, **setting,
            "setting": ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in setting.items()),
            "seed": int(seed)}
@@ -336,6 +337,8 @@ def _row(problem: Problem, name: str, phase: str, setting: dict, seed: int, run:
     row["steps_to_target"] = steps_to_target(run.curve, run.steps, problem.target)
     row["time_to_target"] = steps_to_target(run.curve, run.wall_time, problem.target)
     row["diverged"] = bool(run.diverged)
+    if keep_curve:
+        row["curve"], row["curve_steps"] = run.curve, run.steps
     return row
 
 
@@ -373,14 +376,16 @@ def tune(problem: Problem, make_optimizer, space: Sequence[dict], *, name: str =
 
 
 def final_runs(problem: Problem, make_optimizer, setting: dict, seeds: Sequence[int], *,
-               name: str = "optimizer") -> list[dict]:
-    """One row per seed of ``seeds`` at the chosen ``setting`` (phase ``"final"``)."""
-    return [_row(problem, name, "final", dict(setting), s, problem.run(_make(make_optimizer, setting, name), s))
-            for s in seeds]
+               name: str = "optimizer", keep_curves: bool = False) -> list[dict]:
+    """One row per seed of ``seeds`` at the chosen ``setting`` (phase ``"final"``); with
+    ``keep_curves`` each row also holds its validation ``curve`` and ``curve_steps`` arrays."""
+    return [_row(problem, name, "final", dict(setting), s, problem.run(_make(make_optimizer, setting, name), s),
+                 keep_curves) for s in seeds]
 
 
 def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, seeds: int = 5,
-             lr_range: tuple = (1e-4, 1.0), extra: dict | None = None, tune_seed: int = 0) -> list[dict]:
+             lr_range: tuple = (1e-4, 1.0), extra: dict | None = None, tune_seed: int = 0,
+             keep_curves: bool = False) -> list[dict]:
     r"""The fair comparison: for every problem and optimizer, tune with ``budget`` trials on
     the validation split (:func:`tune` over :func:`search_space`), then run the chosen setting
     with ``seeds`` fresh seeds ``tune_seed + 1, ...`` (:func:`final_runs`). Returns the tidy
@@ -390,7 +395,8 @@ def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, 
     a dict name -> range; ``extra`` maps a name to ``(hyperparameter, values)`` to tune one
     more hyperparameter inside the same budget. The protocol of :cite:t:`choi2019empirical`
     (tune every optimizer's search space with the same budget) and of
-    :cite:t:`schmidt2021descending` (report the spread over seeds).
+    :cite:t:`schmidt2021descending` (report the spread over seeds). ``keep_curves`` keeps the
+    validation curve of every final run in its row (for plotting seed bands).
     """
     if not optimizers:
         raise ValueError("optimizers is empty: pass e.g. named_optimizers()")
@@ -406,7 +412,8 @@ def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, 
             space = search_space(budget, rng_, extra.get(name))
             best, tuning = tune(problem, make, space, name=name, seed=tune_seed)
             rows += tuning
-            rows += final_runs(problem, make, best, range(tune_seed + 1, tune_seed + 1 + seeds), name=name)
+            rows += final_runs(problem, make, best, range(tune_seed + 1, tune_seed + 1 + seeds), name=name,
+                               keep_curves=keep_curves)
     return rows
 
 
@@ -447,11 +454,13 @@ def summarize(rows: Sequence[dict], metrics: Sequence[str] = ("test_loss", "step
 
 
 def to_csv(rows: Sequence[dict], path=None) -> str:
-    """The rows as CSV text (columns: the union of the keys, in first-seen order); also written
-    to ``path`` if given. pandas: ``pd.DataFrame(rows).to_csv(path, index=False)``."""
+    """The rows as CSV text (columns: the union of the scalar keys, in first-seen order; arrays
+    such as kept curves are left out); also written to ``path`` if given. pandas:
+    ``pd.DataFrame(rows).to_csv(path, index=False)``."""
     columns: list[str] = []
     for r in rows:
-        columns += [k for k in r if k not in columns]
+        columns += [k for k, v in r.items() if k not in columns and np.ndim(v) == 0]
+    rows = [{k: r[k] for k in columns if k in r} for r in rows]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()

@@ -35,6 +35,7 @@ CHAPTERS: dict[str, str] = {
     "03-stochastic-gradient-descent": "lib.exercises.sgd",
     "04-momentum": "lib.exercises.momentum",
     "05-adaptive-methods": "lib.exercises.adaptive",
+    "12-comparing-optimizers": "lib.exercises.compare",
 }
 
 
