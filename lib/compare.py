@@ -31,6 +31,7 @@ an optimizer added to the library runs through the protocol unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import inspect
 import io
@@ -75,6 +76,20 @@ class Problem(NamedTuple):
     run: Callable[[Any, int], Run]
     target: float
     description: str = ""
+
+
+def _one_blas_thread():
+    """A context in which BLAS uses one thread (threadpoolctl, installed with scikit-learn).
+
+    The course's problems multiply matrices of a few dozen rows; on a small, shared machine a
+    multi-threaded BLAS spends more time synchronising its threads than computing, and makes
+    wall times noisy. With one thread runs are about twice as fast here and their times
+    comparable. Without threadpoolctl nothing changes."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:              # pragma: no cover - scikit-learn brings it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _positive_int(name: str, value, minimum: int = 1) -> int:
@@ -362,8 +377,9 @@ def tune(problem: Problem, make_optimizer, space: Sequence[dict], *, name: str =
     """
     if select.startswith("test"):
         raise ValueError(f"select={select!r}: tune on a validation metric; the test split is only for the final report")
-    rows = [_row(problem, name, "tune", dict(s), seed, problem.run(_make(make_optimizer, s, name), seed))
-            for s in space]
+    with _one_blas_thread():
+        rows = [_row(problem, name, "tune", dict(s), seed, problem.run(_make(make_optimizer, s, name), seed))
+                for s in space]
     if not rows:
         raise ValueError("space is empty: give at least one setting (see search_space)")
     scores = [r.get(select, math.inf) if not r["diverged"] else math.inf for r in rows]
@@ -379,8 +395,9 @@ def final_runs(problem: Problem, make_optimizer, setting: dict, seeds: Sequence[
                name: str = "optimizer", keep_curves: bool = False) -> list[dict]:
     """One row per seed of ``seeds`` at the chosen ``setting`` (phase ``"final"``); with
     ``keep_curves`` each row also holds its validation ``curve`` and ``curve_steps`` arrays."""
-    return [_row(problem, name, "final", dict(setting), s, problem.run(_make(make_optimizer, setting, name), s),
-                 keep_curves) for s in seeds]
+    with _one_blas_thread():
+        return [_row(problem, name, "final", dict(setting), s, problem.run(_make(make_optimizer, setting, name), s),
+                     keep_curves) for s in seeds]
 
 
 def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, seeds: int = 5,
@@ -406,7 +423,7 @@ def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, 
     if unknown:
         raise ValueError(f"extra names optimizers that are not compared: {sorted(unknown)}")
     rows = []
-    for problem in problems:
+    for problem in problems:                      # (tune and final_runs use one BLAS thread)
         for name, make in optimizers.items():
             rng_ = lr_range[name] if isinstance(lr_range, dict) else lr_range
             space = search_space(budget, rng_, extra.get(name))
@@ -446,8 +463,12 @@ def summarize(rows: Sequence[dict], metrics: Sequence[str] = ("test_loss", "step
                 s[k] = rs[0].get(k)
         for m in metrics:
             vals = np.array([r.get(m, math.nan) for r in rs], dtype=float)
-            q25, med, q75 = np.percentile(vals, [25, 50, 75], method="linear") if np.all(np.isfinite(vals)) \
-                else np.percentile(np.where(np.isnan(vals), np.inf, vals), [25, 50, 75], method="lower")
+            if np.all(np.isnan(vals)):          # a metric the problem does not have (accuracy of a regression)
+                q25 = med = q75 = math.nan
+            elif np.all(np.isfinite(vals)):
+                q25, med, q75 = np.percentile(vals, [25, 50, 75])
+            else:                               # inf (never reached) sorts last; 'lower' keeps it exact
+                q25, med, q75 = np.percentile(np.where(np.isnan(vals), np.inf, vals), [25, 50, 75], method="lower")
             s[f"{m}_median"], s[f"{m}_q25"], s[f"{m}_q75"] = float(med), float(q25), float(q75)
         out.append(s)
     return out

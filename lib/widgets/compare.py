@@ -29,7 +29,7 @@ from lib import compare, functions
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "RACE_OPTIMIZERS", "RACE_FUNCTIONS", "RACE_STEPS", "RACE_BUDGET", "STYLES", "RaceResult", "race",
+    "RACE_OPTIMIZERS", "RACE_FUNCTIONS", "RACE_STEPS", "RACE_BUDGET", "RACE_SEEDS", "RACE_JITTER", "STYLES", "RaceResult", "race",
     "race_frame", "draw_race", "race_widget", "GROUPS", "SeedBands", "seed_bands", "draw_seed_bands",
     "seed_band_widget", "ProfileAt", "profile_at", "draw_profile", "profile_widget", "default_rows",
 ]
@@ -41,10 +41,10 @@ RACE_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", 
 RACE_FUNCTIONS = ("ravine", "saddle", "beale")
 RACE_STEPS = 300
 #: Trials per optimizer in the race's tuning (the same for every optimizer).
-RACE_BUDGET = 9
+RACE_BUDGET = 7
 RACE_LR_RANGE = (1e-3, 3.0)
 RACE_TARGET = 1e-6
-RACE_FRAMES = (5, 10, 20, 40, 80, 150, 300)
+RACE_FRAMES = (10, 30, 100, 300)
 
 #: One colour and line style per optimizer: the SGD family in greys and black, the rest in the
 #: Okabe-Ito palette.
@@ -73,20 +73,29 @@ def _style(name: str) -> dict:
 
 class RaceResult(NamedTuple):
     """What :func:`race` returns: per optimizer, the tuned ``lrs``, the ``paths`` (``(k+1, 2)``,
-    the start first) and the ``gaps`` :math:`f(\\theta_t) - f^\\star` (``k`` values)."""
+    the start first) and the ``gaps`` :math:`f(\theta_t) - f^\star` (``k`` values) of the run
+    from the standard start, its ``steps_to_target``, and the protocol's tidy ``rows`` (tuning
+    runs, and :data:`RACE_SEEDS` final runs from jittered starts)."""
 
     function: str
     lrs: dict
     paths: dict
     gaps: dict
     steps_to_target: dict
+    rows: tuple
+
+
+#: Final runs per optimizer in the race, each from the start plus N(0, RACE_JITTER²) noise.
+RACE_SEEDS = 3
+RACE_JITTER = 0.05
 
 
 @functools.lru_cache(maxsize=None)
 def race(function: str = "ravine", optimizers: tuple = RACE_OPTIMIZERS, steps: int = RACE_STEPS) -> RaceResult:
-    r"""Every optimizer on ``function`` from its standard start, each at the learning rate that
-    :func:`lib.compare.tune` picks from :data:`RACE_BUDGET` log-spaced values in
-    :data:`RACE_LR_RANGE` (lowest final :math:`f - f^\star`). Cached.
+    r"""Every optimizer on ``function`` through :func:`lib.compare.protocol`: the learning rate
+    chosen from :data:`RACE_BUDGET` log-spaced values in :data:`RACE_LR_RANGE` (lowest final
+    :math:`f - f^\star` from the standard start), then :data:`RACE_SEEDS` runs from jittered
+    starts. The paths drawn are those from the standard start at the tuned rate. Cached.
 
     >>> r = race("ravine", ("sgd", "adam"), steps=50)
     >>> sorted(r.lrs), r.paths["adam"].shape
@@ -95,18 +104,20 @@ def race(function: str = "ravine", optimizers: tuple = RACE_OPTIMIZERS, steps: i
     if function not in RACE_FUNCTIONS:
         raise ValueError(f"function must be one of {RACE_FUNCTIONS}, got {function!r}")
     f = functions.get(function)
-    problem = compare.objective_problem(f, steps=steps, target=RACE_TARGET)
+    problem = compare.objective_problem(f, steps=steps, target=RACE_TARGET, jitter=RACE_JITTER)
     registry = compare.named_optimizers()
-    space = compare.search_space(RACE_BUDGET, RACE_LR_RANGE)
+    unknown = [name for name in optimizers if name not in registry]
+    if unknown:
+        raise ValueError(f"unknown optimizers {unknown}; lib.optim has {sorted(registry)}")
+    rows = compare.protocol([problem], {name: registry[name] for name in optimizers}, budget=RACE_BUDGET,
+                            seeds=RACE_SEEDS, lr_range=RACE_LR_RANGE)
     lrs, paths, gaps, hits = {}, {}, {}, {}
     for name in optimizers:
-        if name not in registry:
-            raise ValueError(f"unknown optimizer {name!r}; lib.optim has {sorted(registry)}")
-        best, _ = compare.tune(problem, registry[name], space, name=name)
-        run = problem.run(registry[name](best["lr"]), 0)
-        lrs[name], paths[name], gaps[name] = best["lr"], run.metrics["path"], run.curve
+        lr = next(r["lr"] for r in rows if r["optimizer"] == name and r["phase"] == "final")
+        run = problem.run(registry[name](lr), 0)
+        lrs[name], paths[name], gaps[name] = lr, run.metrics["path"], run.curve
         hits[name] = compare.steps_to_target(run.curve, run.steps, RACE_TARGET)
-    return RaceResult(function, lrs, paths, gaps, hits)
+    return RaceResult(function, lrs, paths, gaps, hits, tuple(rows))
 
 
 class RaceFrame(NamedTuple):
@@ -130,7 +141,7 @@ def draw_race(frame: RaceFrame, fig) -> None:
     r, t = frame.race, frame.t
     f = functions.get(r.function)
     ax_path, ax_gap = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.15, 1)})
-    plotting.contour(ax_path, f, n=70, levels=16)
+    plotting.contour(ax_path, f, n=50, levels=16)
     for name, path in r.paths.items():
         st = _style(name)
         p = path[: t + 1]
@@ -153,15 +164,15 @@ def draw_race(frame: RaceFrame, fig) -> None:
     ax_gap.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize="x-small", frameon=False)
     fig.suptitle(f"{r.function}: every optimizer at its own tuned learning rate, step {t} of {RACE_STEPS}",
                  fontsize="small")
-    fig.subplots_adjust(left=0.07, right=0.84, bottom=0.15, top=0.9, wspace=0.28)
+    fig.subplots_adjust(left=0.08, right=0.84, bottom=0.15, top=0.9, wspace=0.3)
 
 
 def race_widget() -> Widget:
-    """Function × step over :func:`race_frame`: the classic animations as a frame scrubber (21 frames)."""
+    """Function × step over :func:`race_frame`: the classic animations as a frame scrubber (12 frames)."""
     return Widget(
         compute=race_frame, draw=draw_race,
         controls=(Control("function", RACE_FUNCTIONS, "function", default="ravine", fmt="{}"),
-                  Control("t", RACE_FRAMES, "step t", default=40, fmt="{:d}")),
+                  Control("t", RACE_FRAMES, "step t", default=30, fmt="{:d}")),
         figsize=(8.0, 3.3),
         title="The optimizer race, regenerated: paths and losses up to step t",
         style=course_style(),
@@ -242,9 +253,9 @@ def default_rows() -> tuple:
     registry = compare.named_optimizers()
     opts = {k: registry[k] for k in RACE_OPTIMIZERS}
     problems = [compare.least_squares_problem(1e3, steps=150),
-                compare.objective_problem(functions.get("ravine"), steps=300, jitter=0.05)]
+                compare.objective_problem(functions.get("ravine"), steps=300, jitter=RACE_JITTER)]
     rows = []
-    for p, lr_range in zip(problems, [(1e-4, 1.0), (1e-3, 3.0)]):
+    for p, lr_range in zip(problems, [(1e-4, 1.0), RACE_LR_RANGE]):
         rows += compare.protocol([p], opts, budget=6, seeds=3, lr_range=lr_range, keep_curves=True)
     return tuple(rows), tuple((p.name, p.target) for p in problems)
 
