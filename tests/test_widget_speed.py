@@ -10,6 +10,7 @@ import pytest
 
 import lib.widgets as W
 from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
+from lib.widgets import compare as compare_widgets
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -17,6 +18,8 @@ WIDGETS = [
     sgd.batch_noise_widget, sgd.digits_widget,
     momentum.quadratic_momentum_widget, momentum.rosenbrock_nesterov_widget,
     adaptive.race_widget, adaptive.effective_step_widget,
+    # chapter 12
+    compare_widgets.race_widget, compare_widgets.seed_band_widget, compare_widgets.profile_widget,
 ]
 
 

@@ -72,7 +72,7 @@ def _style(name: str) -> dict:
 
 
 class RaceResult(NamedTuple):
-    """What :func:`race` returns: per optimizer, the tuned ``lrs``, the ``paths`` (``(k+1, 2)``,
+    r"""What :func:`race` returns: per optimizer, the tuned ``lrs``, the ``paths`` (``(k+1, 2)``,
     the start first) and the ``gaps`` :math:`f(\theta_t) - f^\star` (``k`` values) of the run
     from the standard start, its ``steps_to_target``, and the protocol's tidy ``rows`` (tuning
     runs, and :data:`RACE_SEEDS` final runs from jittered starts)."""
@@ -305,7 +305,7 @@ class ProfileAt(NamedTuple):
 
 def profile_at(costs: dict, tau: float, taus=None) -> ProfileAt:
     """:func:`lib.compare.performance_profile` of ``costs`` on a fine τ grid, and at ``tau``."""
-    grid = np.geomspace(1.0, 100.0, 200) if taus is None else np.asarray(taus, dtype=float)
+    grid = np.geomspace(1.0, 100.0, 120) if taus is None else np.asarray(taus, dtype=float)
     prof = compare.performance_profile(costs, grid)
     at = compare.performance_profile(costs, [tau])
     return ProfileAt(grid, prof, float(tau), {m: float(v[0]) for m, v in at.items()},
