@@ -290,7 +290,7 @@ def seed_band_widget(rows=None, targets: dict | None = None) -> Widget:
 # --------------------------------------------------------------------------------------------
 # 3. The performance profile
 
-TAUS = (1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+TAUS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
 class ProfileAt(NamedTuple):
