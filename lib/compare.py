@@ -113,7 +113,17 @@ def model_problem(name: str, model, splits, *, epochs: int, batch_size: int, tar
     ``val_acc``, ``test_loss``, ``test_acc`` (accuracies NaN for regression). torch: the usual
     ``for epoch ...: for xb, yb in loader: ...`` loop, then one evaluation per split.
     """
-    from lib.train import _evaluate, train
+    from lib.nn import softmax_cross_entropy
+    from lib.train import train
+
+    def evaluate(params, X, y):
+        """(loss, accuracy) on a whole split: cross-entropy and accuracy for class labels, the
+        model's own loss (accuracy NaN) for real-valued targets."""
+        if y.dtype.kind in "iu":
+            logits = model.predict(params, X)
+            loss = float(softmax_cross_entropy(logits, y)[0])
+            return loss, float(np.mean(np.argmax(logits, axis=1) == y))
+        return float(model.loss_and_grad(params, X, y)[0]), math.nan
 
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
@@ -134,7 +144,7 @@ def model_problem(name: str, model, splits, *, epochs: int, batch_size: int, tar
             metrics["val_acc"] = metrics["test_acc"] = 0.0
         else:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                test_loss, test_acc = _evaluate(model, h.params, *test)
+                test_loss, test_acc = evaluate(h.params, *test)
             metrics = {"train_loss": float(h.train_loss[-1]), "val_loss": float(h.val_loss[-1]),
                        "val_acc": float(h.val_acc[-1]), "test_loss": float(test_loss),
                        "test_acc": float(test_acc)}
