@@ -15,8 +15,10 @@ from lib import compare, functions, optim  # noqa: E402
 TINY = compare.least_squares_problem(kappa=30.0, n=40, d=4, steps=30)
 
 
-def test_doctests():
-    assert doctest.testmod(compare, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+@pytest.mark.parametrize("module", [compare, compare.problems, compare.tuning, compare.reports],
+                         ids=lambda m: m.__name__)
+def test_doctests(module):
+    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 # --------------------------------------------------------------------------------------------
