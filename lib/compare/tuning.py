@@ -64,7 +64,7 @@ def named_optimizers(module=None, *, variants: bool = True) -> dict[str, Callabl
     Nesterov SGD, at torch's usual 0.9).
 
     A named optimizer is a public function of ``module.__all__`` whose first parameter is
-    ``lr`` and that is not a building block (``scale_by_*``, ``add_*``, ``clip_*``, ...). Every
+    ``lr`` (or optax's ``learning_rate``) and that is not a building block (``scale_by_*``, ``add_*``, ``clip_*``, ...). Every
     other hyperparameter keeps the library's default (torch's, or optax's where torch has none),
     so the factory tunes only what it is given. torch has no registry; optax's closest is the
     list of aliases in ``optax/_src/alias.py``.
@@ -80,9 +80,9 @@ def named_optimizers(module=None, *, variants: bool = True) -> dict[str, Callabl
         if not inspect.isfunction(fn) or name.startswith(_BLOCK_PREFIXES) or not name.islower():
             continue
         params = list(inspect.signature(fn).parameters)
-        if not params or params[0] != "lr":
+        if not params or params[0] not in ("lr", "learning_rate"):
             continue
-        out[name] = (lambda f: lambda lr, **hyper: f(lr=lr, **hyper))(fn)
+        out[name] = (lambda f, key: lambda lr, **hyper: f(**{key: lr}, **hyper))(fn, params[0])
     if variants:
         for name, make in VARIANTS.items():
             out.setdefault(name, make)
