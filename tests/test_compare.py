@@ -207,6 +207,9 @@ def test_least_squares_problem_is_badly_conditioned_and_its_target_is_reachable(
     assert run.curve.shape == run.steps.shape == run.wall_time.shape == (5,)
     assert list(run.steps) == [1, 2, 3, 4, 5]                      # full batch: one step per epoch
     assert np.all(np.diff(run.wall_time) >= 0)
+    # no seed starts at the solution (the initial weights do not reuse the data's random stream)
+    starts = [p.run(optim.sgd(lr=0.0), seed).metrics["val_loss"] for seed in range(4)]
+    assert min(starts) > 10 * p.target and len(set(starts)) == 4
     with pytest.raises(ValueError, match="kappa"):
         compare.least_squares_problem(kappa=0.5)
 

@@ -114,11 +114,12 @@ def least_squares_problem(kappa: float = 1e3, *, n: int = 300, d: int = 10, nois
                           target_excess: float = 0.05) -> Problem:
     r"""Badly conditioned linear least squares, :math:`L(W) = \frac1{2n}\lVert XW - y\rVert^2`.
 
-    The columns of :math:`X` are standard normal scaled by :math:`\sqrt{\kappa}^{\,j/(d-1)}`,
+    The columns of :math:`X` are standard normal scaled by :math:`s_j = \sqrt{\kappa}^{\,j/(d-1)}`,
     so the Hessian :math:`X^\top X/n` has condition number close to ``kappa``; :math:`W` is a
     ``(d, 1)`` matrix (a 2-D parameter, so that matrix optimizers run too). The data (train,
     validation and test, ``n`` examples each) come from ``data_seed``; a run's seed draws the
-    initial :math:`W \sim \mathcal N(0, 1)`. Full-batch gradient descent by default
+    initial :math:`W_j \sim \mathcal N(0, 1/s_j^2)`, distributed like the true weights, so that
+    every seed starts at a comparable loss. Full-batch gradient descent by default
     (``batch_size=None``), one evaluation per step. The target is the validation loss of the
     exact least-squares solution times ``1 + target_excess``. torch: ``nn.Linear(d, 1,
     bias=False)`` with ``nn.MSELoss()/2``; the classic setting of :cite:t:`nocedal2006numerical`.
@@ -150,7 +151,9 @@ def least_squares_problem(kappa: float = 1e3, *, n: int = 300, d: int = 10, nois
         return X @ params["W"]
 
     def init(seed: int = 0):
-        return {"W": np.random.default_rng(seed).standard_normal((d, 1))}
+        # a stream of its own: default_rng(seed) would repeat the data's draws (w_true) for seed = data_seed
+        init_rng = np.random.default_rng([int(seed), int(data_seed), 0x1_51])
+        return {"W": init_rng.standard_normal((d, 1)) / scales[:, None]}
 
     model = Model(f"least_squares(kappa={kappa:g}, d={d})", init, loss_and_grad, predict)
     w_best = np.linalg.lstsq(train.X, train.y, rcond=None)[0][:, None]
