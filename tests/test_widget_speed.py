@@ -14,6 +14,7 @@ from lib.widgets import (
 )
 from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
 from lib.widgets import schedules as schedule_widgets
+from lib.widgets import compare as compare_widgets
 
 WIDGETS = [
     gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
@@ -27,6 +28,8 @@ WIDGETS = [
     second_order.newton_widget, second_order.trust_region_widget,  # chapter 10
     beyond_adam.newton_schulz_widget, beyond_adam.lion_adam_widget,  # chapter 11
     schedule_widgets.schedule_designer_widget, schedule_widgets.clipping_widget,  # chapter 07
+    # chapter 12
+    compare_widgets.race_widget, compare_widgets.seed_band_widget, compare_widgets.profile_widget,
 ]
 
 

@@ -40,6 +40,7 @@ CHAPTERS: dict[str, str] = {
     "06-weight-decay": "lib.exercises.weight_decay",
     "10-second-order": "lib.exercises.second_order",
     "11-beyond-adam": "lib.exercises.beyond_adam",  # chapter 11
+    "12-comparing-optimizers": "lib.exercises.compare",
 }
 
 
