@@ -12,7 +12,6 @@ import lib.widgets as W
 from lib.widgets import (
     adaptive, autodiff, beyond_adam, gradient_descent, large_batch, momentum, regularization, second_order, sgd, weight_decay,
 )
-from lib.widgets import adaptive, autodiff, gradient_descent, momentum, sgd
 from lib.widgets import schedules as schedule_widgets
 from lib.widgets import compare as compare_widgets
 
