@@ -50,8 +50,10 @@ from lib.optim.masking import mask_to_param_groups, resolve_mask, weight_decay_m
 # chapter 07: clipping
 from lib.optim.clipping import (
     clip, clip_by_block_rms, clip_by_global_norm, clip_grad_norm_, clip_grad_value_, global_norm,
+)
 from lib.optim.schedule_free import (
     ScheduleFreeState, schedule_free_adamw, schedule_free_eval_params, schedule_free_sgd,
+)
 from lib.optim.transforms import (
     ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
     scale_by_learning_rate, trace,
