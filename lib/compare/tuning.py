@@ -64,13 +64,18 @@ def named_optimizers(module=None, *, variants: bool = True) -> dict[str, Callabl
     Nesterov SGD, at torch's usual 0.9).
 
     A named optimizer is a public function of ``module.__all__`` whose first parameter is
-    ``lr`` (or optax's ``learning_rate``) and that is not a building block (``scale_by_*``, ``add_*``, ``clip_*``, ...). Every
+    ``lr`` (or optax's ``learning_rate``), whose other parameters all have defaults (so it
+    can be built from a learning rate alone: ``proximal_sgd(lr, l1)`` is a regularised
+    method, not a drop-in optimizer) and that is not a building block (``scale_by_*``,
+    ``add_*``, ``clip_*``, ...). Every
     other hyperparameter keeps the library's default (torch's, or optax's where torch has none),
     so the factory tunes only what it is given. torch has no registry; optax's closest is the
     list of aliases in ``optax/_src/alias.py``.
 
-    >>> sorted(named_optimizers())[:4]
-    ['adabelief', 'adagrad', 'adam', 'adamax']
+    >>> {'adam', 'sgd', 'nesterov'} <= set(named_optimizers())
+    True
+    >>> 'proximal_sgd' in named_optimizers()   # needs an l1 strength: not a drop-in optimizer
+    False
     """
     if module is None:
         from lib import optim as module
@@ -79,14 +84,23 @@ def named_optimizers(module=None, *, variants: bool = True) -> dict[str, Callabl
         fn = getattr(module, name, None)
         if not inspect.isfunction(fn) or name.startswith(_BLOCK_PREFIXES) or not name.islower():
             continue
-        params = list(inspect.signature(fn).parameters)
-        if not params or params[0] not in ("lr", "learning_rate"):
+        if not _builds_from_lr_alone(fn):
             continue
+        params = list(inspect.signature(fn).parameters)
         out[name] = (lambda f, key: lambda lr, **hyper: f(**{key: lr}, **hyper))(fn, params[0])
     if variants:
         for name, make in VARIANTS.items():
             out.setdefault(name, make)
     return dict(sorted(out.items()))
+
+
+def _builds_from_lr_alone(fn) -> bool:
+    """True when ``fn``'s first parameter is ``lr``/``learning_rate`` and every other one has a default."""
+    params = list(inspect.signature(fn).parameters.values())
+    if not params or params[0].name not in ("lr", "learning_rate"):
+        return False
+    return all(p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in params[1:])
 
 
 # --------------------------------------------------------------------------------------------
