@@ -62,7 +62,7 @@ lint: setup
 	$(PY) -m lib.grading.nbtools strip --check chapters/*.ipynb exercises/*.ipynb exercises/source/*.ipynb
 	$(PY) -m lib.grading.nbtools release-all --check
 
-test: test-unit test-notebooks book test-site
+test: lint test-unit test-notebooks book test-site
 
 lab: setup
 	$(BIN)/jupyter lab

@@ -33,13 +33,29 @@ def main() -> int:
             shutil.copyfile(source, path)
             paths.append(str(path))
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "lib.grade", *paths, "--jobs", str(args.jobs), "--quiet",
-                               "--json", str(tmp / "out.json")], cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lib.grade",
+                *paths,
+                "--jobs",
+                str(args.jobs),
+                "--quiet",
+                "--json",
+                str(tmp / "out.json"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.monotonic() - start
         subs = json.loads((tmp / "out.json").read_text())["submissions"]
     full = sum(s["total"] == s["max_total"] > 0 for s in subs)
-    print(f"{args.copies} copies of {args.chapter}, --jobs {args.jobs}: {seconds:.1f} s "
-          f"({seconds / args.copies:.2f} s per notebook); {full}/{len(subs)} with full marks; exit {proc.returncode}")
+    print(
+        f"{args.copies} copies of {args.chapter}, --jobs {args.jobs}: {seconds:.1f} s "
+        f"({seconds / args.copies:.2f} s per notebook); {full}/{len(subs)} with full marks; exit {proc.returncode}"
+    )
     print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "")
     return 0 if proc.returncode == 0 and full == len(subs) else 1
 

@@ -91,8 +91,9 @@ def main(argv=None) -> int:
     except ImportError:
         torch = None
         versions = "torch not installed, "
-    print(f"{args.n:,} float64 parameters; {versions}NumPy {np.__version__}; "
-          f"best of {args.repeats} x {args.steps} steps")
+    print(
+        f"{args.n:,} float64 parameters; {versions}NumPy {np.__version__}; best of {args.repeats} x {args.steps} steps"
+    )
     print(f"{'optimizer':30s} {'lib (ms)':>9s} {'torch (ms)':>10s} {'lib/torch':>9s}")
     for label, (fn, kwargs, cls) in OPTIMIZERS.items():
         t_lib = time_lib(fn, kwargs, args.n, args.steps, args.repeats)

@@ -16,13 +16,26 @@ r"""How large a batch helps: gradient noise, the noise scale, scaling rules, war
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["gradient_noise_scale", "noise_scale_from_two_batches", "NoiseScale", "steps_to_target_model",
-           "fit_critical_batch_size", "linear_scaling", "sqrt_scaling", "warmup_steps", "linear_warmup",
-           "hvp_finite_difference", "top_hessian_eigenvalue", "PowerIteration", "steps_to_target"]
+__all__ = [
+    "gradient_noise_scale",
+    "noise_scale_from_two_batches",
+    "NoiseScale",
+    "steps_to_target_model",
+    "fit_critical_batch_size",
+    "linear_scaling",
+    "sqrt_scaling",
+    "warmup_steps",
+    "linear_warmup",
+    "hvp_finite_difference",
+    "top_hessian_eigenvalue",
+    "PowerIteration",
+    "steps_to_target",
+]
 
 
 class NoiseScale(NamedTuple):
@@ -53,8 +66,7 @@ def gradient_noise_scale(per_example_grads: np.ndarray) -> NoiseScale:
     return NoiseScale(gn, tr, tr / gn if gn > 0 else math.inf)
 
 
-def noise_scale_from_two_batches(norm_sq_small: float, norm_sq_big: float, b_small: int,
-                                 b_big: int) -> NoiseScale:
+def noise_scale_from_two_batches(norm_sq_small: float, norm_sq_big: float, b_small: int, b_big: int) -> NoiseScale:
     r"""Unbiased :math:`\lVert G\rVert^2`, :math:`\operatorname{tr}\Sigma` and :math:`\mathcal B_{\text{simple}}`
     from the squared gradient norms measured at two batch sizes.
 
@@ -150,8 +162,9 @@ def linear_warmup(lr: float, warmup: int, start_factor: float = 0.0) -> Callable
     return lambda t: lr * (start_factor + (1.0 - start_factor) * min(1.0, (t + 1) / warmup))
 
 
-def hvp_finite_difference(grad_fn: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
-                          v: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+def hvp_finite_difference(
+    grad_fn: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, v: np.ndarray, eps: float = 1e-5
+) -> np.ndarray:
     r"""A Hessian-vector product from two gradients (central difference).
 
     .. math:: H v \approx \frac{\nabla L(\theta + \epsilon v) - \nabla L(\theta - \epsilon v)}{2\epsilon}
@@ -175,8 +188,9 @@ class PowerIteration(NamedTuple):
     converged: bool
 
 
-def top_hessian_eigenvalue(hvp: Callable[[np.ndarray], np.ndarray], dim: int, *, iters: int = 100,
-                           tol: float = 1e-6, seed: int = 0) -> PowerIteration:
+def top_hessian_eigenvalue(
+    hvp: Callable[[np.ndarray], np.ndarray], dim: int, *, iters: int = 100, tol: float = 1e-6, seed: int = 0
+) -> PowerIteration:
     r"""The eigenvalue of largest magnitude of a symmetric :math:`H`, given only :math:`v \mapsto Hv`.
 
     .. math:: v_{k+1} = \frac{H v_k}{\lVert H v_k\rVert}, \qquad \lambda_k = v_k^\top H v_k
@@ -208,9 +222,21 @@ def top_hessian_eigenvalue(hvp: Callable[[np.ndarray], np.ndarray], dim: int, *,
     return PowerIteration(lam, v, np.array(hist), converged)
 
 
-def steps_to_target(loss_and_grad: Callable, predict: Callable, params: Any, tx, X: np.ndarray,
-                    y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, batch_size: int,
-                    target: float, max_steps: int, seed: int = 0) -> float:
+def steps_to_target(
+    loss_and_grad: Callable,
+    predict: Callable,
+    params: Any,
+    tx,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    batch_size: int,
+    target: float,
+    max_steps: int,
+    seed: int = 0,
+) -> float:
     r"""Training steps until the validation accuracy first reaches ``target`` (``inf`` if never).
 
     The measurement of :cite:t:`shallue2019measuring`: at each batch size, the number of steps
@@ -231,7 +257,7 @@ def steps_to_target(loss_and_grad: Callable, predict: Callable, params: Any, tx,
         for t in range(max_steps):
             if pos + batch_size > n:
                 perm, pos = rng.permutation(n), 0
-            idx = perm[pos:pos + batch_size]
+            idx = perm[pos : pos + batch_size]
             pos += batch_size
             _, g = loss_and_grad(params, X[idx], y[idx])
             updates, state = tx.update(g, state, params)

@@ -37,7 +37,18 @@ import numpy as np
 from lib import exercises as _registry
 from lib.exercises import Exercise, Lazy
 
-__all__ = ["check", "run_exercise", "assess", "CALLS_PER_CASE", "Outcome", "Opaque", "Result", "compare", "compare_kind", "short_repr"]
+__all__ = [
+    "check",
+    "run_exercise",
+    "assess",
+    "CALLS_PER_CASE",
+    "Outcome",
+    "Opaque",
+    "Result",
+    "compare",
+    "compare_kind",
+    "short_repr",
+]
 
 PASS, FAIL, ERROR, NOT_IMPLEMENTED, NOT_CALLABLE = "pass", "fail", "error", "not_implemented", "not_callable"
 NONDETERMINISTIC = "nondeterministic"
@@ -94,6 +105,7 @@ class Outcome(NamedTuple):
 
 # --- short, readable representations -----------------------------------------------------------
 
+
 def short_repr(x: Any, limit: int = 120) -> str:
     """A one-line representation of a value for a message, at most ``limit`` characters."""
     text = _repr(x)
@@ -112,11 +124,15 @@ def _repr(x: Any) -> str:
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return _repr(x[()])
-        body = np.array2string(x, precision=4, threshold=12, edgeitems=2, separator=", ",
-                               suppress_small=False, max_line_width=10_000)
+        body = np.array2string(
+            x, precision=4, threshold=12, edgeitems=2, separator=", ", suppress_small=False, max_line_width=10_000
+        )
         suffix = "" if x.dtype.kind == "f" and x.dtype.itemsize == 8 else f", dtype={x.dtype}"
-        return f"array({body}{suffix})" if x.ndim == 1 and x.size <= 6 and not suffix else \
-            f"array({body}, shape={x.shape}{suffix})"
+        return (
+            f"array({body}{suffix})"
+            if x.ndim == 1 and x.size <= 6 and not suffix
+            else f"array({body}, shape={x.shape}{suffix})"
+        )
     if isinstance(x, (float, np.floating)):
         text = f"{float(x):.6g}"
         return text if any(c in text for c in ".ein") else text + ".0"
@@ -150,6 +166,7 @@ def _describe_call(ex: Exercise, case) -> str:
 
 def _parameter_names(ex: Exercise) -> list[str]:
     import inspect
+
     try:
         return list(inspect.signature(ex.reference).parameters)
     except (TypeError, ValueError):
@@ -157,6 +174,7 @@ def _parameter_names(ex: Exercise) -> list[str]:
 
 
 # --- comparing results ------------------------------------------------------------------------
+
 
 def _kind(x: Any) -> str | None:
     """'b', 'i' or 'f' (complex as 'c') for numbers and numeric arrays, else None."""
@@ -208,7 +226,10 @@ def compare_kind(expected: Any, got: Any, rtol: float, atol: float, path: str = 
         if not isinstance(got, dict):
             return "type", f"expected a dict{where}, got {_what(got)}"
         if set(map(str, expected)) != set(map(str, got)) or set(expected) != set(got):
-            return "type", f"expected a dict with keys {sorted(map(str, expected))}{where}, got keys {sorted(map(str, got))}"
+            return (
+                "type",
+                f"expected a dict with keys {sorted(map(str, expected))}{where}, got keys {sorted(map(str, got))}",
+            )
         for k in expected:
             problem = compare_kind(expected[k], got[k], rtol, atol, f"{path}[{k!r}]")
             if problem:
@@ -236,18 +257,23 @@ def compare_kind(expected: Any, got: Any, rtol: float, atol: float, path: str = 
             return "shape", f"expected a single number{where}, got {_what(got)}"
         return "shape", f"expected an array of shape {eshape}{where}, got shape {gshape}"
     if ekind != gkind:
-        return "dtype", (f"expected {_KIND_NAMES.get(ekind, ekind)}{where}, got {_KIND_NAMES.get(gkind, gkind)} "
-                         f"({short_repr(got, 60)})" + (" -- return int(...)" if ekind == "i" and gkind == "f" else ""))
+        return "dtype", (
+            f"expected {_KIND_NAMES.get(ekind, ekind)}{where}, got {_KIND_NAMES.get(gkind, gkind)} "
+            f"({short_repr(got, 60)})" + (" -- return int(...)" if ekind == "i" and gkind == "f" else "")
+        )
     if gkind in "fc" and _precision(expected) != _precision(got):
-        return "dtype", (f"expected {_precision(expected)}{where}, got {_precision(got)}: keep the precision of the "
-                         "inputs (float64 in, float64 out, as NumPy and torch do); look for an astype or a "
-                         "float32 constant")
+        return "dtype", (
+            f"expected {_precision(expected)}{where}, got {_precision(got)}: keep the precision of the "
+            "inputs (float64 in, float64 out, as NumPy and torch do); look for an astype or a "
+            "float32 constant"
+        )
     e, g = np.asarray(expected), np.asarray(got)
     if gkind in "fc" and not np.all(np.isfinite(g)):
         bad = "NaN" if np.any(np.isnan(g)) else "inf"
         return "non-finite", (
             f"{'your ' + path if path else 'your result'} contains {bad}: {short_repr(got)} (expected {short_repr(expected)}); "
-            "look for a division by zero, a sign error that makes the iteration diverge, or an overflow")
+            "look for a division by zero, a sign error that makes the iteration diverge, or an overflow"
+        )
     if gkind in "fc":
         ok = np.isclose(g, e, rtol=rtol, atol=atol)
     else:
@@ -255,9 +281,11 @@ def compare_kind(expected: Any, got: Any, rtol: float, atol: float, path: str = 
     if not np.all(ok):
         if e.ndim:
             idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-            return "value", (f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)} "
-                             f"(first difference at index {idx if len(idx) > 1 else idx[0]}: "
-                             f"expected {short_repr(e[idx])}, got {short_repr(g[idx])})")
+            return "value", (
+                f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)} "
+                f"(first difference at index {idx if len(idx) > 1 else idx[0]}: "
+                f"expected {short_repr(e[idx])}, got {short_repr(g[idx])})"
+            )
         return "value", f"{path + ': ' if path else ''}expected {short_repr(expected)}, got {short_repr(got)}"
     return None
 
@@ -269,12 +297,16 @@ def _consistent(a: Any, b: Any, rtol: float, atol: float) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_consistent(a[k], b[k], rtol, atol) for k in a)
     if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(
-            _consistent(x, y, rtol, atol) for x, y in zip(a, b))
+        return (
+            isinstance(b, (list, tuple))
+            and len(a) == len(b)
+            and all(_consistent(x, y, rtol, atol) for x, y in zip(a, b))
+        )
     ka, kb = _kind(a), _kind(b)
     if ka is None or kb is None:
-        return ka == kb and (type(a) is type(b) or (isinstance(a, Opaque) and isinstance(b, Opaque)
-                                                   and a.type_name == b.type_name))
+        return ka == kb and (
+            type(a) is type(b) or (isinstance(a, Opaque) and isinstance(b, Opaque) and a.type_name == b.type_name)
+        )
     if ka != kb or np.shape(a) != np.shape(b):
         return False
     x, y = np.asarray(a), np.asarray(b)
@@ -291,14 +323,24 @@ def _precision(x: Any) -> str:
 def _unchanged(before: Any, after: Any) -> bool:
     """Exact equality of two copies of an input (NaN equal to NaN)."""
     if isinstance(before, dict):
-        return isinstance(after, dict) and before.keys() == after.keys() and \
-            all(_unchanged(before[k], after[k]) for k in before)
+        return (
+            isinstance(after, dict)
+            and before.keys() == after.keys()
+            and all(_unchanged(before[k], after[k]) for k in before)
+        )
     if isinstance(before, (list, tuple)):
-        return type(after) is type(before) and len(before) == len(after) and \
-            all(_unchanged(b, a) for b, a in zip(before, after))
+        return (
+            type(after) is type(before)
+            and len(before) == len(after)
+            and all(_unchanged(b, a) for b, a in zip(before, after))
+        )
     if isinstance(before, np.ndarray):
-        return isinstance(after, np.ndarray) and before.shape == after.shape and \
-            before.dtype == after.dtype and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and before.dtype == after.dtype
+            and np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
+        )
     if isinstance(before, Lazy) or callable(before) or isinstance(after, Opaque):
         return isinstance(before, Lazy) or callable(before)
     try:
@@ -333,7 +375,7 @@ def _is_student_frame(filename: str) -> bool:
 
 
 def _where(exc: BaseException) -> str:
-    """" (line N of your code: `source`)" for the last frame of the student's code."""
+    """ " (line N of your code: `source`)" for the last frame of the student's code."""
     frames = traceback.extract_tb(exc.__traceback__)
     student = [f for f in frames if _is_student_frame(f.filename)]
     if not student:
@@ -345,15 +387,18 @@ def _where(exc: BaseException) -> str:
 
 def _exception_message(ex: Exercise, exc_type: str, exc_message: str, where: str, case) -> tuple[str, str]:
     if exc_type == "NotImplementedError":
-        return NOT_IMPLEMENTED, (f"{ex.function} is not implemented yet: replace "
-                                 "`raise NotImplementedError` with your code")
+        return NOT_IMPLEMENTED, (
+            f"{ex.function} is not implemented yet: replace `raise NotImplementedError` with your code"
+        )
     text = str(exc_message).strip().splitlines()
     detail = f": {_truncate(text[0], 150)}" if text and text[0] else ""
-    return ERROR, (f"your {ex.function} raised {exc_type}{detail}{where}\n"
-                   f"  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}")
+    return ERROR, (
+        f"your {ex.function} raised {exc_type}{detail}{where}\n  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}"
+    )
 
 
 # --- running an exercise -----------------------------------------------------------------------
+
 
 def run_exercise(exercise_id: str, fn: Any, seed: int | None = None) -> Result:
     """Check ``fn`` against exercise ``exercise_id`` on every case; never raises.
@@ -374,8 +419,9 @@ def run_exercise(exercise_id: str, fn: Any, seed: int | None = None) -> Result:
         expected = [reference_result(ex, case) for case in cases]
         return assess(ex, cases, expected, lambda i, case: call_here(fn, case))
     except Exception as exc:  # a bug in the checker or a hostile result: report, do not crash
-        return Result(ERROR, 0, 0, f"the checker could not check {ex.function}: "
-                                   f"{type(exc).__name__}: {_truncate(str(exc), 200)}")
+        return Result(
+            ERROR, 0, 0, f"the checker could not check {ex.function}: {type(exc).__name__}: {_truncate(str(exc), 200)}"
+        )
 
 
 def _not_callable(ex: Exercise, fn: Any) -> Result | None:
@@ -388,8 +434,13 @@ def _not_callable(ex: Exercise, fn: Any) -> Result | None:
     else:
         name = type(fn).__name__
         what = f"{'an' if name[0] in 'aeiou' or name == 'ndarray' else 'a'} {name} ({short_repr(fn, 40)})"
-    return Result(NOT_CALLABLE, 0, 0, f"{ex.function} should be a function, but you passed {what}; "
-                                      f"define it with `def {ex.function}(...):` and run that cell first")
+    return Result(
+        NOT_CALLABLE,
+        0,
+        0,
+        f"{ex.function} should be a function, but you passed {what}; "
+        f"define it with `def {ex.function}(...):` and run that cell first",
+    )
 
 
 def reference_result(ex: Exercise, case) -> Any:
@@ -428,14 +479,22 @@ def assess(ex: Exercise, cases: list, expected: list, call) -> Result:
         for _ in range(CALLS_PER_CASE - 1 if out.exc_type != "NotImplementedError" else 0):
             again = call(i, case)  # fresh copies of the same inputs
             differs = (again.exc_type != out.exc_type) or (
-                out.exc_type is None and not _consistent(out.value, again.value, ex.rtol, ex.atol))
+                out.exc_type is None and not _consistent(out.value, again.value, ex.rtol, ex.atol)
+            )
             if differs:
                 first_ = f"raised {out.exc_type}" if out.exc_type else f"returned {short_repr(out.value)}"
                 then = f"raised {again.exc_type}" if again.exc_type else f"returned {short_repr(again.value)}"
-                problem = Result(NONDETERMINISTIC, i, total, (
-                    f"{ex.function} gave different results for the same input (case {i + 1} of {total}): first it "
-                    f"{first_}, then it {then}\n  input: {_describe_call(ex, case)}\n  Hint: a function of its "
-                    "inputs only: no unseeded random numbers, no state kept between calls"), NONDETERMINISTIC)
+                problem = Result(
+                    NONDETERMINISTIC,
+                    i,
+                    total,
+                    (
+                        f"{ex.function} gave different results for the same input (case {i + 1} of {total}): first it "
+                        f"{first_}, then it {then}\n  input: {_describe_call(ex, case)}\n  Hint: a function of its "
+                        "inputs only: no unseeded random numbers, no state kept between calls"
+                    ),
+                    NONDETERMINISTIC,
+                )
                 break
         if problem is not None:
             pass
@@ -443,15 +502,25 @@ def assess(ex: Exercise, cases: list, expected: list, call) -> Result:
             status, message = _exception_message(ex, out.exc_type, out.exc_message, out.where, case)
             problem = Result(status, i, total, message, "" if status == NOT_IMPLEMENTED else out.exc_type)
         else:
-            found = compare_kind(expected[i], out.value, ex.rtol, ex.atol,
-                                 "result" if isinstance(expected[i], (tuple, list, dict)) else "")
+            found = compare_kind(
+                expected[i],
+                out.value,
+                ex.rtol,
+                ex.atol,
+                "result" if isinstance(expected[i], (tuple, list, dict)) else "",
+            )
             if found is None and not ex.may_mutate:
                 mutated = _mutation(ex, (case.args, case.kwargs), (out.args, out.kwargs))
                 found = None if mutated is None else ("mutated", mutated)
             if found is not None:
-                problem = Result(FAIL, i, total, f"{ex.function} is wrong for case {i + 1} of {total}: "
-                                                 f"{found[1]}\n  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}",
-                                 found[0])
+                problem = Result(
+                    FAIL,
+                    i,
+                    total,
+                    f"{ex.function} is wrong for case {i + 1} of {total}: "
+                    f"{found[1]}\n  input: {_describe_call(ex, case)}\n  Hint: {ex.hint}",
+                    found[0],
+                )
         if problem is None:
             passed += 1
             continue
@@ -478,8 +547,10 @@ def _mutation(ex: Exercise, pristine, after) -> str | None:
     for i, (a0, a1) in enumerate(zip(args0, args1)):
         if not _unchanged(a0, a1):
             name = names[i] if i < len(names) else f"argument {i + 1}"
-            return (f"your function modified its input `{name}` in place (it was {short_repr(a0)}, "
-                    f"afterwards {short_repr(a1)}); work on a copy or build a new result")
+            return (
+                f"your function modified its input `{name}` in place (it was {short_repr(a0)}, "
+                f"afterwards {short_repr(a1)}); work on a copy or build a new result"
+            )
     for k in kwargs0:
         if not _unchanged(kwargs0[k], kwargs1[k]):
             return f"your function modified its input `{k}` in place; work on a copy or build a new result"

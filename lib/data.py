@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from numbers import Integral, Real
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def _nonnegative(name: str, value) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits as sk_load_digits   # bundled CSV, no network
+    from sklearn.datasets import load_digits as sk_load_digits  # bundled CSV, no network
 
     bunch = sk_load_digits()
     X = np.asarray(bunch.data, dtype=np.float64)
@@ -123,13 +124,14 @@ def _stratified_split(y: np.ndarray, fractions: tuple[float, float], rng: np.ran
         n_val = int(round(fractions[0] * idx.size))
         n_test = int(round(fractions[1] * idx.size))
         parts[1].append(idx[:n_val])
-        parts[2].append(idx[n_val:n_val + n_test])
-        parts[0].append(idx[n_val + n_test:])
+        parts[2].append(idx[n_val : n_val + n_test])
+        parts[0].append(idx[n_val + n_test :])
     return tuple(rng.permutation(np.concatenate(p)) for p in parts)
 
 
-def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0,
-                standardize: bool = True) -> Splits:
+def load_digits(
+    *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0, standardize: bool = True
+) -> Splits:
     r"""The 8x8 handwritten digits (1797 images, 64 pixels in 0..16, 10 classes), split and
     standardised.
 
@@ -157,7 +159,8 @@ def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: 
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(
             f"val_fraction + test_fraction must be < 1 so that some images are left for training, "
-            f"got {val_fraction} + {test_fraction}")
+            f"got {val_fraction} + {test_fraction}"
+        )
     rng = np.random.default_rng(_seed(seed))
     X, y = _raw_digits()
     train_idx, val_idx, test_idx = _stratified_split(y, (val_fraction, test_fraction), rng)
@@ -179,8 +182,7 @@ def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: 
 # synthetic data
 
 
-def linear_regression(n: int = 200, d: int = 1, noise: float = 0.1, seed: int = 0
-                      ) -> tuple[Dataset, np.ndarray]:
+def linear_regression(n: int = 200, d: int = 1, noise: float = 0.1, seed: int = 0) -> tuple[Dataset, np.ndarray]:
     r"""A linear regression problem :math:`y = X w^\star + \varepsilon` and its true weights.
 
     :math:`X_{ij} \sim \mathcal N(0, 1)`, :math:`w^\star_j \sim \mathcal N(0, 1)` and
@@ -225,8 +227,9 @@ def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     n_in = n - n_out
     t_out = np.linspace(0.0, np.pi, n_out)
     t_in = np.linspace(0.0, np.pi, n_in)
-    X = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-                        np.stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1)])
+    X = np.concatenate(
+        [np.stack([np.cos(t_out), np.sin(t_out)], axis=1), np.stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1)]
+    )
     y = np.concatenate([np.zeros(n_out, np.int64), np.ones(n_in, np.int64)])
     X = X + noise * rng.standard_normal(X.shape)
     perm = rng.permutation(n)
@@ -256,8 +259,7 @@ def blobs(n: int = 300, centers=3, std: float = 1.0, seed: int = 0) -> Dataset:
     else:
         c = np.asarray(centers, dtype=np.float64)
         if c.ndim != 2 or c.shape[0] < 1 or not np.all(np.isfinite(c)):
-            raise ValueError(f"centers must be a number of classes or a finite array (K, d), "
-                             f"got shape {c.shape}")
+            raise ValueError(f"centers must be a number of classes or a finite array (K, d), got shape {c.shape}")
         k = c.shape[0]
     if n < k:
         raise ValueError(f"n={n} examples cannot cover centers={k} classes: pass n >= {k}")
@@ -273,8 +275,9 @@ def blobs(n: int = 300, centers=3, std: float = 1.0, seed: int = 0) -> Dataset:
 # mini-batches
 
 
-def minibatches(X, y, batch_size: int, *, rng: np.random.Generator | None, shuffle: bool = True,
-                drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def minibatches(
+    X, y, batch_size: int, *, rng: np.random.Generator | None, shuffle: bool = True, drop_last: bool = False
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     r"""Iterate over ONE epoch of ``(X_batch, y_batch)`` pairs of ``batch_size`` examples.
 
     With ``shuffle=True`` the epoch follows a fresh permutation :math:`\pi` drawn from ``rng``,
@@ -303,15 +306,18 @@ def minibatches(X, y, batch_size: int, *, rng: np.random.Generator | None, shuff
         raise ValueError(f"X and y must have one example per row, got shapes X {X.shape} and y {y.shape}")
     n = X.shape[0]
     if y.shape[0] != n:
-        raise ValueError(f"X and y have different numbers of examples: X has shape {X.shape} and "
-                         f"y has shape {y.shape}; pass one target per row of X")
+        raise ValueError(
+            f"X and y have different numbers of examples: X has shape {X.shape} and "
+            f"y has shape {y.shape}; pass one target per row of X"
+        )
     batch_size = _positive_int("batch_size", batch_size)
     if shuffle:
         if not isinstance(rng, np.random.Generator):
             raise TypeError(
                 f"rng must be a np.random.Generator, got {type(rng).__name__}: create it once with "
                 "rng = np.random.default_rng(seed) and pass the same rng every epoch, so each epoch "
-                "gets a new permutation")
+                "gets a new permutation"
+            )
     return _batches(X, y, n, batch_size, rng, shuffle, bool(drop_last))
 
 
@@ -321,4 +327,4 @@ def _batches(X, y, n, batch_size, rng, shuffle, drop_last):
         X, y = X[perm], y[perm]
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
-        yield X[start:start + batch_size], y[start:start + batch_size]
+        yield X[start : start + batch_size], y[start : start + batch_size]

@@ -52,8 +52,11 @@ class EarlyStopping:
     def __post_init__(self):
         if isinstance(self.patience, bool) or not isinstance(self.patience, Integral) or self.patience < 1:
             raise ValueError(f"patience must be an integer >= 1 (epochs without improvement), got {self.patience!r}")
-        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, Real) or \
-                not (math.isfinite(self.min_delta) and self.min_delta >= 0):
+        if (
+            isinstance(self.min_delta, bool)
+            or not isinstance(self.min_delta, Real)
+            or not (math.isfinite(self.min_delta) and self.min_delta >= 0)
+        ):
             raise ValueError(f"min_delta must be a finite number >= 0, got {self.min_delta!r}")
         if self.monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {self.monitor!r}")
@@ -73,8 +76,9 @@ class EarlyStoppingState(NamedTuple):
     wait: int = 0
 
 
-def early_stopping_update(rule: EarlyStopping, state: EarlyStoppingState, value: float,
-                          epoch: int) -> tuple[EarlyStoppingState, bool, bool]:
+def early_stopping_update(
+    rule: EarlyStopping, state: EarlyStoppingState, value: float, epoch: int
+) -> tuple[EarlyStoppingState, bool, bool]:
     r"""Apply the rule after epoch ``epoch`` (1-based) whose monitored value is ``value``.
 
     .. math:: \text{improved} = [v < v_{\text{best}} - \delta] \ (\text{"min"}), \qquad
@@ -114,11 +118,15 @@ class EarlyStoppingMonitor:
 
     def __init__(self, rule: EarlyStopping, has_val: bool):
         if not isinstance(rule, EarlyStopping):
-            raise TypeError("early_stopping must be a lib.early_stopping.EarlyStopping, e.g. "
-                            f"EarlyStopping(patience=5), got {type(rule).__name__}")
+            raise TypeError(
+                "early_stopping must be a lib.early_stopping.EarlyStopping, e.g. "
+                f"EarlyStopping(patience=5), got {type(rule).__name__}"
+            )
         if rule.monitor.startswith("val") and not has_val:
-            raise ValueError(f"early stopping monitors {rule.monitor!r} but no val data was given: "
-                             "pass val=(X_val, y_val) or monitor='train_loss'")
+            raise ValueError(
+                f"early stopping monitors {rule.monitor!r} but no val data was given: "
+                "pass val=(X_val, y_val) or monitor='train_loss'"
+            )
         self.rule, self.state = rule, EarlyStoppingState()
         self.best_params, self.best_buffers = None, None
         self.stopped_epoch = 0
@@ -127,7 +135,7 @@ class EarlyStoppingMonitor:
         """Record epoch ``epoch`` (1-based) with ``metrics[monitor]``; True means stop now."""
         self.state, improved, stop = early_stopping_update(self.rule, self.state, metrics[self.rule.monitor], epoch)
         if improved:
-            self.best_params = params            # updates never modify arrays in place
+            self.best_params = params  # updates never modify arrays in place
             if getattr(model, "state", None) is not None:
                 self.best_buffers = model.state.snapshot()
         if stop:
@@ -145,9 +153,11 @@ class EarlyStoppingMonitor:
     def message(self) -> str:
         """Why the run stopped, in a sentence."""
         r, s = self.rule, self.state
-        text = (f"stopped early after epoch {self.stopped_epoch}: {r.monitor} did not improve by more than "
-                f"{r.min_delta:g} for {r.patience} epoch{'s' if r.patience != 1 else ''} "
-                f"(best {s.best:.4g} at epoch {s.best_epoch})")
+        text = (
+            f"stopped early after epoch {self.stopped_epoch}: {r.monitor} did not improve by more than "
+            f"{r.min_delta:g} for {r.patience} epoch{'s' if r.patience != 1 else ''} "
+            f"(best {s.best:.4g} at epoch {s.best_epoch})"
+        )
         if r.restore_best:
             text += f"; restored the parameters of epoch {s.best_epoch}"
         return text

@@ -19,15 +19,23 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import sympy as sp
 
 __all__ = [
-    "Objective", "FUNCTIONS", "get",
-    "quadratic", "quadratic_hessian", "rosenbrock", "beale", "himmelblau", "saddle", "ravine",
+    "Objective",
+    "FUNCTIONS",
+    "get",
+    "quadratic",
+    "quadratic_hessian",
+    "rosenbrock",
+    "beale",
+    "himmelblau",
+    "saddle",
+    "ravine",
 ]
 
 X, Y = sp.symbols("x y", real=True)
@@ -35,7 +43,7 @@ X, Y = sp.symbols("x y", real=True)
 
 def _point(*coords: float) -> np.ndarray:
     a = np.array(coords, dtype=np.float64)
-    a.flags.writeable = False          # shared by every caller of a cached constructor
+    a.flags.writeable = False  # shared by every caller of a cached constructor
     return a
 
 
@@ -49,7 +57,7 @@ def _compile(exprs: list, symbols: tuple) -> Callable[[np.ndarray], np.ndarray]:
 
     def evaluate(theta: np.ndarray) -> np.ndarray:
         out = np.empty((len(exprs),) + theta.shape[1:], dtype=theta.dtype)
-        with np.errstate(over="ignore", invalid="ignore"):   # a diverging run gives inf/nan
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run gives inf/nan
             for i, component in enumerate(fn(*theta)):
                 out[i] = component
         return out
@@ -122,8 +130,7 @@ class Objective:
         except (TypeError, ValueError):
             raise TypeError(f"{self.name} expects real numbers, got {theta!r}") from None
         if theta.ndim == 0 or theta.shape[0] != self.dim:
-            raise ValueError(f"{self.name} takes {self.dim} coordinates on the first axis, "
-                             f"got shape {theta.shape}")
+            raise ValueError(f"{self.name} takes {self.dim} coordinates on the first axis, got shape {theta.shape}")
         return theta
 
     def value(self, theta) -> float | np.ndarray:
@@ -156,6 +163,7 @@ class Objective:
 
 
 # --------------------------------------------------------------------------- quadratics
+
 
 def _exact(v: float) -> sp.Expr:
     """An integer-valued float as a SymPy Integer (so the formula reads 5 y², not 5.0 y²)."""
@@ -196,27 +204,29 @@ def quadratic_hessian(eigenvalues=(1.0, 10.0), *, kappa=None, angle: float = 0.0
     return r @ np.diag(lam) @ r.T
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _quadratic(h: tuple[tuple[float, ...], ...]) -> Objective:
     n = len(h)
     symbols = (X, Y) if n == 2 else sp.symbols(f"theta_1:{n + 1}", real=True)
     expr = sum(sp.Rational(1, 2) * _exact(h[i][i]) * symbols[i] ** 2 for i in range(n))
-    expr += sum(_exact(h[i][j]) * symbols[i] * symbols[j]
-                for i in range(n) for j in range(i + 1, n))
+    expr += sum(_exact(h[i][j]) * symbols[i] * symbols[j] for i in range(n) for j in range(i + 1, n))
     lam = np.linalg.eigvalsh(np.array(h))
     lam.flags.writeable = False
     origin = _point(*[0.0] * n)
     definite = lam.min() > 0
     indefinite = lam.min() < 0 < lam.max() and np.all(lam != 0)
-    return Objective("quadratic", sp.sympify(expr), tuple(symbols),
-                     minima=(origin,) if definite else (),
-                     saddles=(origin,) if indefinite else (),
-                     start=_point(-1.5, 1.0) if n == 2 else _point(*[1.0] * n),
-                     eigenvalues=lam)
+    return Objective(
+        "quadratic",
+        sp.sympify(expr),
+        tuple(symbols),
+        minima=(origin,) if definite else (),
+        saddles=(origin,) if indefinite else (),
+        start=_point(-1.5, 1.0) if n == 2 else _point(*[1.0] * n),
+        eigenvalues=lam,
+    )
 
 
-def quadratic(eigenvalues=(1.0, 10.0), *, kappa=None, angle: float = 0.0,
-              hessian=None) -> Objective:
+def quadratic(eigenvalues=(1.0, 10.0), *, kappa=None, angle: float = 0.0, hessian=None) -> Objective:
     r"""The quadratic bowl :math:`f(\theta) = \tfrac12\,\theta^\top H\,\theta`, minimum at 0.
 
     The model every convergence proof starts from: near a minimum any smooth loss looks like
@@ -249,18 +259,21 @@ def quadratic(eigenvalues=(1.0, 10.0), *, kappa=None, angle: float = 0.0,
             raise ValueError("hessian must be finite (no inf or nan)")
         scale = float(np.max(np.abs(h))) or 1.0
         if not np.allclose(h, h.T, rtol=0.0, atol=1e-12 * scale):
-            raise ValueError("hessian must be symmetric: H[i, j] == H[j, i] for all i, j "
-                             f"(largest difference {np.max(np.abs(h - h.T)):.3g})")
+            raise ValueError(
+                "hessian must be symmetric: H[i, j] == H[j, i] for all i, j "
+                f"(largest difference {np.max(np.abs(h - h.T)):.3g})"
+            )
         h = (h + h.T) / 2  # remove rounding-level asymmetry, e.g. from Q @ diag(λ) @ Q.T
     else:
         h = quadratic_hessian(eigenvalues, kappa=kappa, angle=angle)
-        h = (h + h.T) / 2        # a rotation leaves rounding asymmetry of one ulp
+        h = (h + h.T) / 2  # a rotation leaves rounding asymmetry of one ulp
     return _quadratic(tuple(map(tuple, h.tolist())))
 
 
 # --------------------------------------------------------------------------- classics
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
     r"""Rosenbrock's banana valley :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`.
 
@@ -276,14 +289,18 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
     if not b_ > 0:
         raise ValueError(f"rosenbrock needs b > 0, got b={b}")
     a, b = float(a_), float(b_)
-    return Objective("rosenbrock", (a_ - X) ** 2 + b_ * (Y - X**2) ** 2, (X, Y),
-                     minima=(_point(a, a * a),),
-                     xlim=(min(-2.0, a - 1.0), max(2.0, a + 1.0)),
-                     ylim=(min(-1.0, a * a - 1.0), max(3.0, a * a + 1.0)),
-                     start=_point(-1.2, 1.0))
+    return Objective(
+        "rosenbrock",
+        (a_ - X) ** 2 + b_ * (Y - X**2) ** 2,
+        (X, Y),
+        minima=(_point(a, a * a),),
+        xlim=(min(-2.0, a - 1.0), max(2.0, a + 1.0)),
+        ylim=(min(-1.0, a * a - 1.0), max(3.0, a * a + 1.0)),
+        start=_point(-1.2, 1.0),
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def beale() -> Objective:
     r"""Beale's function, flat plateaus and steep walls; minimum :math:`(3, \tfrac12)`.
 
@@ -299,18 +316,24 @@ def beale() -> Objective:
     """
     c = [sp.Rational(3, 2), sp.Rational(9, 4), sp.Rational(21, 8)]
     expr = sum((ci - X + X * Y ** (i + 1)) ** 2 for i, ci in enumerate(c))
-    return Objective("beale", expr, (X, Y), minima=(_point(3.0, 0.5),),
-                     saddles=(_point(0.0, 1.0),), xlim=(-4.5, 4.5), ylim=(-4.5, 4.5),
-                     start=_point(1.0, 1.5))
+    return Objective(
+        "beale",
+        expr,
+        (X, Y),
+        minima=(_point(3.0, 0.5),),
+        saddles=(_point(0.0, 1.0),),
+        xlim=(-4.5, 4.5),
+        ylim=(-4.5, 4.5),
+        start=_point(1.0, 1.5),
+    )
 
 
 # Approximate critical points of Himmelblau's function, refined with sympy.nsolve below.
 _HIMMELBLAU_MINIMA = [(-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)]
-_HIMMELBLAU_SADDLES = [(0.086677, 2.884254), (-3.073026, -0.081353), (3.385154, 0.073852),
-                       (-0.127961, -1.953715)]
+_HIMMELBLAU_SADDLES = [(0.086677, 2.884254), (-3.073026, -0.081353), (3.385154, 0.073852), (-0.127961, -1.953715)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def himmelblau() -> Objective:
     r"""Himmelblau's function :math:`f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2`.
 
@@ -329,13 +352,19 @@ def himmelblau() -> Objective:
         root = sp.nsolve(grad, (X, Y), guess, prec=30)
         return _point(*(float(v) for v in root))
 
-    return Objective("himmelblau", expr, (X, Y),
-                     minima=(_point(3.0, 2.0), *map(solve, _HIMMELBLAU_MINIMA)),
-                     saddles=tuple(map(solve, _HIMMELBLAU_SADDLES)),
-                     xlim=(-5.0, 5.0), ylim=(-5.0, 5.0), start=_point(0.0, 0.0))
+    return Objective(
+        "himmelblau",
+        expr,
+        (X, Y),
+        minima=(_point(3.0, 2.0), *map(solve, _HIMMELBLAU_MINIMA)),
+        saddles=tuple(map(solve, _HIMMELBLAU_SADDLES)),
+        xlim=(-5.0, 5.0),
+        ylim=(-5.0, 5.0),
+        start=_point(0.0, 0.0),
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def saddle() -> Objective:
     r"""A saddle between two minima: :math:`f(x, y) = \tfrac12 x^2 + \tfrac14 y^4 - \tfrac12 y^2`.
 
@@ -348,12 +377,19 @@ def saddle() -> Objective:
     (array([ 0., -1.]), array([0., 1.]))
     """
     expr = X**2 / 2 + Y**4 / 4 - Y**2 / 2
-    return Objective("saddle", expr, (X, Y), minima=(_point(0.0, -1.0), _point(0.0, 1.0)),
-                     saddles=(_point(0.0, 0.0),), xlim=(-2.0, 2.0), ylim=(-1.5, 1.5),
-                     start=_point(1.5, 0.01))
+    return Objective(
+        "saddle",
+        expr,
+        (X, Y),
+        minima=(_point(0.0, -1.0), _point(0.0, 1.0)),
+        saddles=(_point(0.0, 0.0),),
+        xlim=(-2.0, 2.0),
+        ylim=(-1.5, 1.5),
+        start=_point(1.5, 0.01),
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ravine() -> Objective:
     r"""A narrow curved ravine: :math:`f(x, y) = 0.05\,x^2 + 5\,(y - \tfrac12 \sin x)^2`.
 
@@ -372,8 +408,9 @@ def ravine() -> Objective:
     (156.8, 100.0)
     """
     expr = sp.Rational(1, 20) * X**2 + 5 * (Y - sp.sin(X) / 2) ** 2
-    return Objective("ravine", expr, (X, Y), minima=(_point(0.0, 0.0),),
-                     xlim=(-6.0, 6.0), ylim=(-2.0, 2.0), start=_point(-5.0, 1.0))
+    return Objective(
+        "ravine", expr, (X, Y), minima=(_point(0.0, 0.0),), xlim=(-6.0, 6.0), ylim=(-2.0, 2.0), start=_point(-5.0, 1.0)
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -391,7 +428,7 @@ FUNCTIONS: dict[str, Callable[..., Objective]] = {
 class UnknownFunctionError(KeyError, ValueError):
     """An unknown name in :func:`get` (a ``KeyError`` and a ``ValueError``)."""
 
-    def __str__(self) -> str:        # KeyError would print the message with quotes
+    def __str__(self) -> str:  # KeyError would print the message with quotes
         return str(self.args[0])
 
 

@@ -31,14 +31,24 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lib.tree import check_same_structure, tree_leaves, tree_map, tree_paths
 
-__all__ = ["numerical_gradient", "relative_error", "GradientCheck", "check_gradient", "assert_gradient",
-           "difference_quotient", "error_model", "optimal_step", "numerical_hvp"]
+__all__ = [
+    "numerical_gradient",
+    "relative_error",
+    "GradientCheck",
+    "check_gradient",
+    "assert_gradient",
+    "difference_quotient",
+    "error_model",
+    "optimal_step",
+    "numerical_hvp",
+]
 
 EPS = np.finfo(np.float64).eps
 
@@ -51,7 +61,7 @@ def _flatten(tree: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
     def unflatten(vector: np.ndarray) -> Any:
         start, chunks = 0, []
         for leaf, size in zip(leaves, sizes):
-            chunks.append(vector[start:start + size].reshape(leaf.shape))
+            chunks.append(vector[start : start + size].reshape(leaf.shape))
             start += size
         parts = iter(chunks)
         return tree_map(lambda _: next(parts), tree)
@@ -64,13 +74,13 @@ def _scalar(f: Callable, x: Any) -> float:
     try:
         value = float(np.asarray(value).reshape(()))
     except (TypeError, ValueError):
-        raise TypeError(f"the function must return a scalar, got {type(value).__name__} of shape "
-                        f"{np.shape(value)}") from None
+        raise TypeError(
+            f"the function must return a scalar, got {type(value).__name__} of shape {np.shape(value)}"
+        ) from None
     return value
 
 
-def numerical_gradient(f: Callable[[Any], float], x: Any, *, h: float | None = None,
-                       method: str = "central") -> Any:
+def numerical_gradient(f: Callable[[Any], float], x: Any, *, h: float | None = None, method: str = "central") -> Any:
     r"""The finite-difference gradient of a scalar function ``f`` at ``x`` (array or tree).
 
     ``method="central"`` (error :math:`O(h^2)`, :math:`2n` evaluations) or ``"forward"``
@@ -86,8 +96,7 @@ def numerical_gradient(f: Callable[[Any], float], x: Any, *, h: float | None = N
     if not np.all(np.isfinite(flat)):
         raise ValueError("x contains NaN or infinity: finite differences need a finite point")
     power = 1 / 3 if method == "central" else 1 / 2
-    steps = (np.full(flat.shape, float(h)) if h is not None
-             else EPS ** power * np.maximum(1.0, np.abs(flat)))
+    steps = np.full(flat.shape, float(h)) if h is not None else EPS**power * np.maximum(1.0, np.abs(flat))
     if np.any(steps <= 0):
         raise ValueError(f"the step h must be positive, got {h}")
     grad = np.empty_like(flat)
@@ -123,13 +132,14 @@ class GradientCheck(NamedTuple):
 
     passed: bool
     max_relative_error: float
-    worst: str           # where the error is largest, e.g. "['W'][1, 0]" or "[3]"
-    analytic: Any        # the gradient under test
-    numerical: Any       # the central-difference gradient
+    worst: str  # where the error is largest, e.g. "['W'][1, 0]" or "[3]"
+    analytic: Any  # the gradient under test
+    numerical: Any  # the central-difference gradient
 
 
-def check_gradient(f: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, *,
-                   h: float | None = None, tol: float = 1e-6) -> GradientCheck:
+def check_gradient(
+    f: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, *, h: float | None = None, tol: float = 1e-6
+) -> GradientCheck:
     r"""Compare ``grad(x)`` with the central-difference gradient of ``f`` at ``x``.
 
     Passes when the largest element-wise relative error is below ``tol``. The result names
@@ -166,8 +176,9 @@ def _locate(tree: Any, k: int) -> str:
     raise IndexError(k)
 
 
-def assert_gradient(f: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, *,
-                    h: float | None = None, tol: float = 1e-6) -> None:
+def assert_gradient(
+    f: Callable[[Any], float], grad: Callable[[Any], Any], x: Any, *, h: float | None = None, tol: float = 1e-6
+) -> None:
     """Raise ``AssertionError`` naming the worst coordinate when :func:`check_gradient` fails
     (for tests; reference :cite:p:`baydin2018automatic`)."""
     result = check_gradient(f, grad, x, h=h, tol=tol)
@@ -177,14 +188,17 @@ def assert_gradient(f: Callable[[Any], float], grad: Callable[[Any], Any], x: An
         k = int(np.argmax(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12)))
         raise AssertionError(
             f"gradient check failed: relative error {result.max_relative_error:.2e} > {tol:g} at "
-            f"{result.worst}: analytic {a[k]:.6g}, central difference {n[k]:.6g}")
+            f"{result.worst}: analytic {a[k]:.6g}, central difference {n[k]:.6g}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # One derivative, studied: truncation against round-off (chapter 2)
 
-def difference_quotient(f: Callable, x: float, h: Any, *, method: str = "central",
-                        dtype: Any = np.float64) -> np.ndarray:
+
+def difference_quotient(
+    f: Callable, x: float, h: Any, *, method: str = "central", dtype: Any = np.float64
+) -> np.ndarray:
     r"""The forward :math:`(f(x+h)-f(x))/h` or central :math:`(f(x+h)-f(x-h))/(2h)` difference
     quotient, computed entirely in ``dtype`` (``np.float64`` or ``np.float32``); ``h`` may be an
     array of steps. ``f`` must be a NumPy function that keeps the dtype (``np.sin``, ``np.exp``).
@@ -209,8 +223,7 @@ def difference_quotient(f: Callable, x: float, h: Any, *, method: str = "central
         return (f(x + h) - f(x - h)) / (dtype(2) * h)
 
 
-def error_model(h: Any, method: str, *, eps: float, f0: float, f2: float = 0.0,
-                f3: float = 0.0) -> np.ndarray:
+def error_model(h: Any, method: str, *, eps: float, f0: float, f2: float = 0.0, f3: float = 0.0) -> np.ndarray:
     r"""The usual bound on the error of a difference quotient: truncation plus round-off,
 
     .. math:: E_{\text{fwd}}(h) = \frac{h}{2}|f''| + \frac{2\varepsilon|f|}{h}, \qquad
@@ -227,7 +240,7 @@ def error_model(h: Any, method: str, *, eps: float, f0: float, f2: float = 0.0,
     if method == "forward":
         return h * abs(f2) / 2 + 2 * eps * abs(f0) / h
     if method == "central":
-        return h ** 2 * abs(f3) / 6 + eps * abs(f0) / h
+        return h**2 * abs(f3) / 6 + eps * abs(f0) / h
     raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
 
 
@@ -250,8 +263,7 @@ def optimal_step(method: str, *, eps: float, f0: float, f2: float = 0.0, f3: flo
     raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
 
 
-def numerical_hvp(grad: Callable[[np.ndarray], np.ndarray], x: Any, v: Any, *,
-                  h: float | None = None) -> np.ndarray:
+def numerical_hvp(grad: Callable[[np.ndarray], np.ndarray], x: Any, v: Any, *, h: float | None = None) -> np.ndarray:
     r"""A Hessian-vector product from two gradients, by a central difference along ``v``:
 
     .. math:: \nabla^2 f(x)\, v \approx \frac{\nabla f(x + h v) - \nabla f(x - h v)}{2h},

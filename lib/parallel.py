@@ -20,11 +20,11 @@ the gradient of the whole batch: data parallelism *is* large-batch training
 
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from multiprocessing import shared_memory
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,8 +32,16 @@ from lib.optim.accumulation import split_batch
 from lib.optim.base import GradientTransformation, apply_updates
 from lib.tree import tree_leaves, tree_map
 
-__all__ = ["all_reduce_mean", "data_parallel_gradient", "batch_indices", "train_data_parallel",
-           "ParallelRun", "flatten", "unflatten", "blas_threads"]
+__all__ = [
+    "all_reduce_mean",
+    "data_parallel_gradient",
+    "batch_indices",
+    "train_data_parallel",
+    "ParallelRun",
+    "flatten",
+    "unflatten",
+    "blas_threads",
+]
 
 LossAndGrad = Callable[[Any, np.ndarray, np.ndarray], tuple[float, Any]]
 
@@ -50,6 +58,7 @@ def blas_threads(n: int = 1):
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         import contextlib
+
         return contextlib.nullcontext()
     return threadpool_limits(n)
 
@@ -69,8 +78,9 @@ def all_reduce_mean(trees: list) -> Any:
     return tree_map(lambda a: a / len(trees), total)
 
 
-def data_parallel_gradient(loss_and_grad: LossAndGrad, params: Any, X: np.ndarray, y: np.ndarray,
-                           workers: int) -> tuple[float, Any]:
+def data_parallel_gradient(
+    loss_and_grad: LossAndGrad, params: Any, X: np.ndarray, y: np.ndarray, workers: int
+) -> tuple[float, Any]:
     r"""Loss and gradient of a batch computed by ``workers`` simulated workers, one shard each.
 
     .. math:: g = \frac1W \sum_{w=1}^W \nabla L_{\text{shard } w}(\theta)
@@ -98,7 +108,7 @@ def batch_indices(n: int, batch_size: int, steps: int, seed: int = 0) -> list[np
     per_epoch, out = n // batch_size, []
     while len(out) < steps:
         perm = rng.permutation(n)
-        out.extend(perm[i * batch_size:(i + 1) * batch_size] for i in range(per_epoch))
+        out.extend(perm[i * batch_size : (i + 1) * batch_size] for i in range(per_epoch))
     return out[:steps]
 
 
@@ -149,7 +159,7 @@ def _worker(rank, workers, loss_and_grad, X, y, template, names, batch_size, bar
             if idx_buf[-1]:
                 break
             params = unflatten(params_buf, template)
-            idx = idx_buf[rank * m:(rank + 1) * m]
+            idx = idx_buf[rank * m : (rank + 1) * m]
             loss, g = loss_and_grad(params, X[idx], y[idx])
             grads_buf[rank] = flatten(g)
             loss_buf[rank] = loss
@@ -159,9 +169,20 @@ def _worker(rank, workers, loss_and_grad, X, y, template, names, batch_size, bar
             b.close()
 
 
-def train_data_parallel(loss_and_grad: LossAndGrad, params: Any, tx: GradientTransformation,
-                        X: np.ndarray, y: np.ndarray, *, batch_size: int, steps: int, workers: int = 2,
-                        seed: int = 0, backend: str = "simulated", timeout: float = 60.0) -> ParallelRun:
+def train_data_parallel(
+    loss_and_grad: LossAndGrad,
+    params: Any,
+    tx: GradientTransformation,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    steps: int,
+    workers: int = 2,
+    seed: int = 0,
+    backend: str = "simulated",
+    timeout: float = 60.0,
+) -> ParallelRun:
     r"""Synchronous data-parallel training: ``steps`` updates on batches of ``batch_size``.
 
     At every step each of the ``workers`` computes the gradient of the mean loss on its
@@ -182,8 +203,10 @@ def train_data_parallel(loss_and_grad: LossAndGrad, params: Any, tx: GradientTra
     if isinstance(workers, bool) or int(workers) != workers or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if batch_size % workers:
-        raise ValueError(f"batch_size {batch_size} is not divisible by {workers} workers: "
-                         "every worker must get the same number of examples for the mean to be exact")
+        raise ValueError(
+            f"batch_size {batch_size} is not divisible by {workers} workers: "
+            "every worker must get the same number of examples for the mean to be exact"
+        )
     X, y = np.asarray(X), np.asarray(y)
     batches = batch_indices(len(X), batch_size, steps, seed)
     state = tx.init(params)
@@ -199,8 +222,10 @@ def train_data_parallel(loss_and_grad: LossAndGrad, params: Any, tx: GradientTra
         return ParallelRun(params, losses, seconds, seconds, 0.0, 0.0, workers, backend)
 
     if "fork" not in mp.get_all_start_methods():
-        raise RuntimeError("backend='processes' needs the 'fork' start method (Linux / macOS); "
-                           "use backend='simulated' on this platform")
+        raise RuntimeError(
+            "backend='processes' needs the 'fork' start method (Linux / macOS); "
+            "use backend='simulated' on this platform"
+        )
     ctx = mp.get_context("fork")
     t_setup = time.perf_counter()
     n_params = flatten(params).size
@@ -213,9 +238,14 @@ def train_data_parallel(loss_and_grad: LossAndGrad, params: Any, tx: GradientTra
     idx_buf[-1] = 0
     barrier = ctx.Barrier(workers)
     template = tree_map(lambda p: np.zeros(np.shape(p)), params)
-    procs = [ctx.Process(target=_worker, daemon=True,
-                         args=(r, workers, loss_and_grad, X, y, template, [b.name for b in blocks],
-                               batch_size, barrier, timeout)) for r in range(1, workers)]
+    procs = [
+        ctx.Process(
+            target=_worker,
+            daemon=True,
+            args=(r, workers, loss_and_grad, X, y, template, [b.name for b in blocks], batch_size, barrier, timeout),
+        )
+        for r in range(1, workers)
+    ]
     try:
         for p in procs:
             p.start()
@@ -262,6 +292,7 @@ def train_data_parallel(loss_and_grad: LossAndGrad, params: Any, tx: GradientTra
             b.unlink()
     bad = [p.exitcode for p in procs if p.exitcode != 0]
     if bad:
-        raise RuntimeError(f"a worker process failed (exit codes {bad}); run with backend='simulated' "
-                           "to see the error in this process")
+        raise RuntimeError(
+            f"a worker process failed (exit codes {bad}); run with backend='simulated' to see the error in this process"
+        )
     return ParallelRun(params, losses, seconds, compute, wait, setup, workers, backend)

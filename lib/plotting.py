@@ -23,8 +23,7 @@ __all__ = ["COLORS", "apply_style", "figure", "contour", "path", "loss_curve"]
 
 #: The Okabe–Ito palette, safe for colour-blind readers, in the order lines are drawn:
 #: blue, vermillion, bluish green, orange, reddish purple, sky blue, black, yellow.
-COLORS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000",
-          "#F0E442")
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
 
 STYLE = {
     "figure.dpi": 100,
@@ -51,8 +50,7 @@ def apply_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None,
-           height: float | None = None):
+def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None, height: float | None = None):
     """``(fig, axes)`` as from ``plt.subplots``, sized to fit the book's text column.
 
     One panel is 5.5 by 3.8 inches; several panels get 3.4 by 3.2 inches each, up to a total
@@ -69,12 +67,23 @@ def _log_levels(z: np.ndarray, fmin: float, count: int) -> np.ndarray:
     """``count`` levels from just above ``fmin`` to ``z.max()``, evenly spaced in log(f - fmin)."""
     gap = z[np.isfinite(z)] - fmin
     top = gap.max()
-    low = max(np.quantile(gap, 0.005), top * 1e-8)     # the lowest ring encloses ~0.5% of the plot
+    low = max(np.quantile(gap, 0.005), top * 1e-8)  # the lowest ring encloses ~0.5% of the plot
     return fmin + np.geomspace(low, top, count)
 
 
-def contour(ax, fn, *, xlim=None, ylim=None, levels=25, log: bool = True, n: int = 200,
-            minima: bool = True, cmap: str = "viridis", filled: bool = False):
+def contour(
+    ax,
+    fn,
+    *,
+    xlim=None,
+    ylim=None,
+    levels=25,
+    log: bool = True,
+    n: int = 200,
+    minima: bool = True,
+    cmap: str = "viridis",
+    filled: bool = False,
+):
     r"""Contours of a 2-D :class:`~lib.functions.Objective`, with its minima and saddles.
 
     With ``log=True`` (and an integer ``levels``) the levels are spaced evenly in
@@ -90,8 +99,8 @@ def contour(ax, fn, *, xlim=None, ylim=None, levels=25, log: bool = True, n: int
             levels = _log_levels(Z, fmin, int(levels))
         else:
             levels = np.linspace(fmin, np.nanmax(Z), int(levels))
-        levels = np.unique(levels)            # a constant function has a single level
-    colors = plt.get_cmap(cmap)(np.linspace(0, 0.95, len(levels)))   # one colour per level
+        levels = np.unique(levels)  # a constant function has a single level
+    colors = plt.get_cmap(cmap)(np.linspace(0, 0.95, len(levels)))  # one colour per level
     if filled:
         levels = np.concatenate([[min(np.nanmin(Z), levels[0]) - 1.0], levels])
         cs = ax.contourf(X, Y, Z, levels=levels, colors=colors)
@@ -101,15 +110,32 @@ def contour(ax, fn, *, xlim=None, ylim=None, levels=25, log: bool = True, n: int
         marks = [(p, "*", 13) for p in fn.minima] + [(p, "X", 9) for p in fn.saddles]
         for p, marker, size in marks:
             if xlim[0] <= p[0] <= xlim[1] and ylim[0] <= p[1] <= ylim[1]:
-                ax.plot(p[0], p[1], marker=marker, markersize=size, color=COLORS[-1],
-                        markeredgecolor="black", linestyle="none", zorder=3)
+                ax.plot(
+                    p[0],
+                    p[1],
+                    marker=marker,
+                    markersize=size,
+                    color=COLORS[-1],
+                    markeredgecolor="black",
+                    linestyle="none",
+                    zorder=3,
+                )
     ax.set(xlim=xlim, ylim=ylim, xlabel=r"$\theta_1$", ylabel=r"$\theta_2$")
-    ax.grid(False)                            # the contours are the grid
+    ax.grid(False)  # the contours are the grid
     return cs
 
 
-def path(ax, points, *, label=None, color=None, marker: str = "o", markersize: float = 3,
-         start: bool = True, end: bool = True):
+def path(
+    ax,
+    points,
+    *,
+    label=None,
+    color=None,
+    marker: str = "o",
+    markersize: float = 3,
+    start: bool = True,
+    end: bool = True,
+):
     """Draw a trajectory ``points`` of shape ``(k, 2)``: hollow circle at the start, filled end.
 
     A diverging run is drawn up to its last finite point (the line stops at the first row
@@ -121,20 +147,52 @@ def path(ax, points, *, label=None, color=None, marker: str = "o", markersize: f
         points = points[: np.argmax(bad)]
     if len(points) == 0:
         return None
-    (line,) = ax.plot(points[:, 0], points[:, 1], color=color, marker=marker,
-                      markersize=markersize, linewidth=1.3, label=label, zorder=4)
+    (line,) = ax.plot(
+        points[:, 0],
+        points[:, 1],
+        color=color,
+        marker=marker,
+        markersize=markersize,
+        linewidth=1.3,
+        label=label,
+        zorder=4,
+    )
     color = line.get_color()
     if start:
-        ax.plot(*points[0], marker="o", markersize=3 * markersize, markerfacecolor="none",
-                markeredgecolor=color, markeredgewidth=1.5, linestyle="none", zorder=4)
+        ax.plot(
+            *points[0],
+            marker="o",
+            markersize=3 * markersize,
+            markerfacecolor="none",
+            markeredgecolor=color,
+            markeredgewidth=1.5,
+            linestyle="none",
+            zorder=4,
+        )
     if end:
-        ax.plot(*points[-1], marker=marker, markersize=2.5 * markersize, color=color,
-                markeredgecolor="white", linestyle="none", zorder=5)
+        ax.plot(
+            *points[-1],
+            marker=marker,
+            markersize=2.5 * markersize,
+            color=color,
+            markeredgecolor="white",
+            linestyle="none",
+            zorder=5,
+        )
     return line
 
 
-def loss_curve(ax, values, *, label=None, logy: bool = True, color=None,
-               xlabel: str = "step $t$", ylabel: str = r"$L(\theta_t)$", steps=None):
+def loss_curve(
+    ax,
+    values,
+    *,
+    label=None,
+    logy: bool = True,
+    color=None,
+    xlabel: str = "step $t$",
+    ylabel: str = r"$L(\theta_t)$",
+    steps=None,
+):
     r"""Plot ``values[t]`` against ``steps`` (default ``0, 1, 2, ...``); returns the line.
 
     On a log axis (``logy=True``) values that are not positive and finite are left out (the

@@ -95,9 +95,14 @@ class History:
     def epoch(self) -> dict[str, np.ndarray]:
         """The per-epoch arrays as a dict: ``train_loss``, ``train_acc``, ``val_loss``,
         ``val_acc``, ``grad_evals``, ``wall_time``."""
-        return {"train_loss": self.train_loss, "train_acc": self.train_acc,
-                "val_loss": self.val_loss, "val_acc": self.val_acc,
-                "grad_evals": self.epoch_grad_evals, "wall_time": self.epoch_wall_time}
+        return {
+            "train_loss": self.train_loss,
+            "train_acc": self.train_acc,
+            "val_loss": self.val_loss,
+            "val_acc": self.val_acc,
+            "grad_evals": self.epoch_grad_evals,
+            "wall_time": self.epoch_wall_time,
+        }
 
     @property
     def steps(self) -> int:
@@ -110,8 +115,10 @@ class History:
         return int(self.train_loss.size)
 
     def __repr__(self) -> str:
-        return (f"History(epochs={self.epochs}, steps={self.steps}, batch_size={self.batch_size}, "
-                f"diverged={self.diverged}, message={self.message!r})")
+        return (
+            f"History(epochs={self.epochs}, steps={self.steps}, batch_size={self.batch_size}, "
+            f"diverged={self.diverged}, message={self.message!r})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,7 +139,7 @@ def _show_progress(progress) -> bool:
     if progress != "auto":
         raise ValueError(f"progress must be 'auto', True or False, got {progress!r}")
     if os.environ.get("DESCENT_WIDGETS", "").strip().lower() == "static":
-        return False            # the book build: stderr would show on the page
+        return False  # the book build: stderr would show on the page
     try:
         tty = sys.stderr.isatty()
     except (AttributeError, ValueError):
@@ -168,8 +175,10 @@ class _Progress:
         eta = elapsed * (1 - done) / done if done > 0 else math.nan
         with np.errstate(all="ignore"):
             loss = float(np.mean(losses)) if losses.size else math.nan
-        line = (f"\repoch {epoch}/{self.epochs} [{bar:<{self.WIDTH}}] {100 * done:3.0f}%  "
-                f"loss {loss:.4g}  {elapsed:.1f}s elapsed, ETA {eta:.1f}s ")
+        line = (
+            f"\repoch {epoch}/{self.epochs} [{bar:<{self.WIDTH}}] {100 * done:3.0f}%  "
+            f"loss {loss:.4g}  {elapsed:.1f}s elapsed, ETA {eta:.1f}s "
+        )
         sys.stderr.write(line)
         sys.stderr.flush()
         self.shown = True
@@ -221,9 +230,21 @@ def _evaluate(model: Model, params, X, y) -> tuple[float, float]:
     return float(model.loss_and_grad(params, X, y)[0]), math.nan
 
 
-def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size: int = 32,
-          seed: int = 0, val=None, drop_last: bool = False, progress="auto",
-          eval_every_epoch: bool = True, early_stopping: EarlyStopping | None = None) -> History:
+def train(
+    model: Model,
+    params,
+    optimizer,
+    data,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    seed: int = 0,
+    val=None,
+    drop_last: bool = False,
+    progress="auto",
+    eval_every_epoch: bool = True,
+    early_stopping: EarlyStopping | None = None,
+) -> History:
     r"""Train ``model`` from ``params`` with ``optimizer`` on ``data`` for ``epochs`` epochs.
 
     Each epoch shuffles the training set with a generator seeded once from ``seed``
@@ -272,8 +293,10 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     if not isinstance(model, Model):
         raise TypeError(f"model must be a lib.nn.Model (e.g. lib.nn.mlp((64, 32, 10))), got {type(model).__name__}")
     if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
-        raise TypeError(f"optimizer must be a lib.optim transformation such as lib.optim.sgd(lr=0.1) "
-                        f"(with init and update), got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a lib.optim transformation such as lib.optim.sgd(lr=0.1) "
+            f"(with init and update), got {type(optimizer).__name__}"
+        )
     from lib.optim import apply_updates
 
     epochs = _int("epochs", epochs, 0)
@@ -314,12 +337,12 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
     state = optimizer.init(params)
     loss_and_grad, update = model.loss_and_grad, optimizer.update
     bar = _Progress(show, total, epochs, delay=0.0 if progress is True else 0.5)
-    k = 0                     # steps done
-    seen = 0                  # gradient evaluations
-    excluded = 0.0            # seconds spent evaluating / printing
+    k = 0  # steps done
+    seen = 0  # gradient evaluations
+    excluded = 0.0  # seconds spent evaluating / printing
     diverged, message = False, ""
     epochs_done = 0
-    current = 0               # the epoch under way (1-based), for the progress bar
+    current = 0  # the epoch under way (1-based), for the progress bar
     perf = time.perf_counter
     isfinite = math.isfinite
     t0 = perf()
@@ -336,8 +359,10 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
                     wall[k] = perf() - t0 - excluded
                     k += 1
                     diverged = True
-                    message = (f"diverged at step {k} (epoch {e + 1}): the mini-batch loss is {loss}. "
-                               "Try a smaller learning rate (e.g. 10 times smaller).")
+                    message = (
+                        f"diverged at step {k} (epoch {e + 1}): the mini-batch loss is {loss}. "
+                        "Try a smaller learning rate (e.g. 10 times smaller)."
+                    )
                     break
                 updates, state = update(grads, state, params)
                 params = apply_updates(params, updates)
@@ -345,7 +370,7 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
                 k += 1
                 if show:
                     t = perf()
-                    bar.update(k, e + 1, step_loss[e * per_epoch:k])
+                    bar.update(k, e + 1, step_loss[e * per_epoch : k])
                     excluded += perf() - t
             if diverged:
                 break
@@ -359,11 +384,18 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
                     ep["val_loss"][e], ep["val_acc"][e] = _evaluate(model, params, *valxy)
                 if not isfinite(ep["train_loss"][e]):
                     diverged = True
-                    message = (f"diverged in epoch {e + 1}: the training loss after the epoch is "
-                               f"{ep['train_loss'][e]}. Try a smaller learning rate (e.g. 10 times smaller).")
+                    message = (
+                        f"diverged in epoch {e + 1}: the training loss after the epoch is "
+                        f"{ep['train_loss'][e]}. Try a smaller learning rate (e.g. 10 times smaller)."
+                    )
             epochs_done = e + 1
-            if stopper is not None and not diverged and stopper.after_epoch(
-                    e + 1, {k: ep[k][e] for k in ("train_loss", "train_acc", "val_loss", "val_acc")}, params, model):
+            if (
+                stopper is not None
+                and not diverged
+                and stopper.after_epoch(
+                    e + 1, {k: ep[k][e] for k in ("train_loss", "train_acc", "val_loss", "val_acc")}, params, model
+                )
+            ):
                 excluded += perf() - t
                 break
             excluded += perf() - t
@@ -375,10 +407,12 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
         params = stopper.finish(params, model)
         if stopper.stopped_epoch:
             stop_reason = "early_stopping"
-    bar.close(k, current, step_loss[max(current - 1, 0) * per_epoch:k])
+    bar.close(k, current, step_loss[max(current - 1, 0) * per_epoch : k])
     if not diverged:
-        parts = [f"trained {epochs_done} epoch{'s' if epochs_done != 1 else ''} ({k} steps of "
-                 f"batch size {B}) in {wall[k - 1] if k else 0.0:.2f} s"]
+        parts = [
+            f"trained {epochs_done} epoch{'s' if epochs_done != 1 else ''} ({k} steps of "
+            f"batch size {B}) in {wall[k - 1] if k else 0.0:.2f} s"
+        ]
         if epochs_done:
             last = epochs_done - 1
             parts.append(f"train loss {ep['train_loss'][last]:.4g}")
@@ -388,12 +422,22 @@ def train(model: Model, params, optimizer, data, *, epochs: int = 1, batch_size:
         if stop_reason == "early_stopping":
             message = stopper.message() + "; " + message
     return History(
-        step_loss=step_loss[:k], grad_evals=grad_evals[:k], wall_time=wall[:k],
-        train_loss=ep["train_loss"][:epochs_done], train_acc=ep["train_acc"][:epochs_done],
-        val_loss=ep["val_loss"][:epochs_done], val_acc=ep["val_acc"][:epochs_done],
-        epoch_grad_evals=ep_evals[:epochs_done], epoch_wall_time=ep["wall"][:epochs_done],
-        params=params, diverged=diverged, message=message, batch_size=B, seed=seed,
-        stop_reason=stop_reason, best_epoch=stopper.state.best_epoch if stopper else 0,
+        step_loss=step_loss[:k],
+        grad_evals=grad_evals[:k],
+        wall_time=wall[:k],
+        train_loss=ep["train_loss"][:epochs_done],
+        train_acc=ep["train_acc"][:epochs_done],
+        val_loss=ep["val_loss"][:epochs_done],
+        val_acc=ep["val_acc"][:epochs_done],
+        epoch_grad_evals=ep_evals[:epochs_done],
+        epoch_wall_time=ep["wall"][:epochs_done],
+        params=params,
+        diverged=diverged,
+        message=message,
+        batch_size=B,
+        seed=seed,
+        stop_reason=stop_reason,
+        best_epoch=stopper.state.best_epoch if stopper else 0,
         buffers=model.state.snapshot() if model.state is not None else None,
     )
 
@@ -415,8 +459,7 @@ def _score(h: History) -> float:
     return float(last) if (not h.diverged and math.isfinite(last)) else math.inf
 
 
-def tune_learning_rate(model: Model, make_optimizer, data, val, lrs, *, init_seed: int = 0,
-                       **train_kwargs) -> Tuning:
+def tune_learning_rate(model: Model, make_optimizer, data, val, lrs, *, init_seed: int = 0, **train_kwargs) -> Tuning:
     r"""Grid search of the learning rate by the final validation loss.
 
     For every :math:`\eta` in ``lrs``, train ``model`` from ``model.init(init_seed)`` with
@@ -445,11 +488,12 @@ def tune_learning_rate(model: Model, make_optimizer, data, val, lrs, *, init_see
     (0.1, [0.001, 0.1])
     """
     if not callable(make_optimizer):
-        raise TypeError("make_optimizer must be a function lr -> optimizer, e.g. "
-                        f"lambda lr: lib.optim.sgd(lr=lr), got {type(make_optimizer).__name__}")
+        raise TypeError(
+            "make_optimizer must be a function lr -> optimizer, e.g. "
+            f"lambda lr: lib.optim.sgd(lr=lr), got {type(make_optimizer).__name__}"
+        )
     if val is None:
-        raise ValueError("val is required: the learning rate is chosen by the validation loss "
-                         "(pass e.g. splits.val)")
+        raise ValueError("val is required: the learning rate is chosen by the validation loss (pass e.g. splits.val)")
     grid = []
     for lr in np.atleast_1d(np.asarray(lrs, dtype=float)).tolist():
         if not (math.isfinite(lr) and lr > 0):
@@ -465,6 +509,8 @@ def tune_learning_rate(model: Model, make_optimizer, data, val, lrs, *, init_see
     histories = {lr: train(model, params, make_optimizer(lr), data, val=val, **train_kwargs) for lr in grid}
     scores = [_score(h) for h in histories.values()]
     if not any(math.isfinite(s) for s in scores):
-        raise ValueError(f"every learning rate in {grid} diverged or gave a non-finite validation "
-                         "loss: try smaller ones (e.g. 10 times smaller)")
+        raise ValueError(
+            f"every learning rate in {grid} diverged or gave a non-finite validation "
+            "loss: try smaller ones (e.g. 10 times smaller)"
+        )
     return Tuning(grid[int(np.argmin(scores))], histories)

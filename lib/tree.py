@@ -15,7 +15,8 @@ names the path where the trees differ, e.g. ``grads['W']``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["tree_map", "tree_leaves", "tree_paths", "is_leaf", "check_same_structure"]
 
@@ -57,8 +58,9 @@ def _mismatch(a: Any, b: Any) -> bool:
     return len(a) != len(b)
 
 
-def check_same_structure(tree: Tree, other: Tree, names: tuple[str, str] = ("params", "grads"),
-                         _path: str = "") -> None:
+def check_same_structure(
+    tree: Tree, other: Tree, names: tuple[str, str] = ("params", "grads"), _path: str = ""
+) -> None:
     """Raise ``ValueError`` naming the first path where ``other`` differs from ``tree``."""
     if _mismatch(tree, other):
         where = _path or "the top level"

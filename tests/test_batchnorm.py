@@ -57,9 +57,10 @@ def test_batchnorm1d_matches_torch(case):
 
 
 def test_running_variance_is_unbiased_and_normalisation_biased():
-    x = np.array([[0.0], [2.0], [4.0]])           # mean 2, biased var 8/3, unbiased 4
-    out, _, rm, rv = batchnorm_forward(x, np.ones(1), np.zeros(1), np.zeros(1), np.zeros(1), True,
-                                       momentum=1.0, eps=0.0)
+    x = np.array([[0.0], [2.0], [4.0]])  # mean 2, biased var 8/3, unbiased 4
+    out, _, rm, rv = batchnorm_forward(
+        x, np.ones(1), np.zeros(1), np.zeros(1), np.zeros(1), True, momentum=1.0, eps=0.0
+    )
     assert rm.tolist() == [2.0] and np.isclose(rv[0], 4.0)
     assert np.allclose(out.ravel(), (x.ravel() - 2) / np.sqrt(8 / 3))
 
@@ -102,7 +103,7 @@ def test_errors_say_what_is_wrong():
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         bn.forward(np.ones((1, 3)))
     assert bn.num_batches_tracked == 0
-    assert bn.eval().forward(np.ones((1, 3))).shape == (1, 3)        # fine in eval mode
+    assert bn.eval().forward(np.ones((1, 3))).shape == (1, 3)  # fine in eval mode
     with pytest.raises(ValueError, match="expected 2D or 3D input"):
         bn.forward(np.ones(3))
     with pytest.raises(ValueError, match="num_features=3"):

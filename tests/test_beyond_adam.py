@@ -6,33 +6,35 @@ import numpy as np
 import pytest
 
 from lib import optim
-from lib.optim import apply_updates
-
 
 # --------------------------------------------------------------------------- argument checks (torch's)
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: optim.adadelta(lr=-1.0), "Invalid learning rate"),
-    (lambda: optim.adadelta(rho=1.5), "Invalid rho value"),
-    (lambda: optim.adadelta(eps=-1e-6), "Invalid epsilon value"),
-    (lambda: optim.adadelta(weight_decay=-0.1), "weight_decay"),
-    (lambda: optim.adafactor(lr=-1.0), "Learning rate should be >= 0"),
-    (lambda: optim.adafactor(beta2_decay=0.5), "beta2_decay should be <= 0"),
-    (lambda: optim.adafactor(eps=(-1.0, 1e-3)), "epsilon1 should be >= 0"),
-    (lambda: optim.adafactor(eps=(None, -1.0)), "epsilon2 should be >= 0"),
-    (lambda: optim.adafactor(eps=1e-3), "eps must be a pair"),
-    (lambda: optim.adafactor(d=0.5), "Clipping threshold d should be >= 1"),
-    (lambda: optim.adafactor(weight_decay=-1.0), "weight_decay should be >= 0"),
-    (lambda: optim.lion(lr=-1.0), "learning rate"),
-    (lambda: optim.lion(1e-4, betas=(0.9,)), "betas must be a pair"),
-    (lambda: optim.lion(1e-4, betas=(0.9, 1.0)), "beta parameter at index 1"),
-    (lambda: optim.muon(lr=-1.0), "Learning rate should be >= 0"),
-    (lambda: optim.muon(momentum=-0.1), "momentum should be >= 0"),
-    (lambda: optim.muon(weight_decay=-0.1), "weight decay should be >= 0"),
-    (lambda: optim.muon(adjust_lr_fn="spectral"), "Adjust learning rate function spectral is not supported"),
-    (lambda: optim.muon(ns_steps=100), "less than 100"),
-    (lambda: optim.muon(ns_coefficients=(1.0, 2.0)), "exactly 3 values"),
-])
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: optim.adadelta(lr=-1.0), "Invalid learning rate"),
+        (lambda: optim.adadelta(rho=1.5), "Invalid rho value"),
+        (lambda: optim.adadelta(eps=-1e-6), "Invalid epsilon value"),
+        (lambda: optim.adadelta(weight_decay=-0.1), "weight_decay"),
+        (lambda: optim.adafactor(lr=-1.0), "Learning rate should be >= 0"),
+        (lambda: optim.adafactor(beta2_decay=0.5), "beta2_decay should be <= 0"),
+        (lambda: optim.adafactor(eps=(-1.0, 1e-3)), "epsilon1 should be >= 0"),
+        (lambda: optim.adafactor(eps=(None, -1.0)), "epsilon2 should be >= 0"),
+        (lambda: optim.adafactor(eps=1e-3), "eps must be a pair"),
+        (lambda: optim.adafactor(d=0.5), "Clipping threshold d should be >= 1"),
+        (lambda: optim.adafactor(weight_decay=-1.0), "weight_decay should be >= 0"),
+        (lambda: optim.lion(lr=-1.0), "learning rate"),
+        (lambda: optim.lion(1e-4, betas=(0.9,)), "betas must be a pair"),
+        (lambda: optim.lion(1e-4, betas=(0.9, 1.0)), "beta parameter at index 1"),
+        (lambda: optim.muon(lr=-1.0), "Learning rate should be >= 0"),
+        (lambda: optim.muon(momentum=-0.1), "momentum should be >= 0"),
+        (lambda: optim.muon(weight_decay=-0.1), "weight decay should be >= 0"),
+        (lambda: optim.muon(adjust_lr_fn="spectral"), "Adjust learning rate function spectral is not supported"),
+        (lambda: optim.muon(ns_steps=100), "less than 100"),
+        (lambda: optim.muon(ns_coefficients=(1.0, 2.0)), "exactly 3 values"),
+    ],
+)
 def test_bad_hyperparameters_raise_torchs_error(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make()
@@ -64,6 +66,7 @@ def test_shape_mismatch_is_reported():
 
 
 # --------------------------------------------------------------------------- behaviour
+
 
 def test_lion_update_is_plus_minus_lr():
     rng = np.random.default_rng(0)
@@ -108,7 +111,7 @@ def test_factored_second_moment_is_kl_minimiser():
     def kl(W):
         return float(np.sum(V * np.log(V / W) - V + W))
 
-    np.testing.assert_allclose(est.sum(1), V.sum(1))     # row and column sums are kept
+    np.testing.assert_allclose(est.sum(1), V.sum(1))  # row and column sums are kept
     np.testing.assert_allclose(est.sum(0), V.sum(0))
     for _ in range(20):
         a, b = rng.uniform(0.5, 1.5, (5, 1)), rng.uniform(0.5, 1.5, (1, 4))
@@ -122,7 +125,7 @@ def test_newton_schulz_classic_coefficients_converge_to_polar_factor():
     U, _, Vt = np.linalg.svd(G, full_matrices=False)
     X = optim.newton_schulz(G, (1.875, -1.25, 0.375), ns_steps=30)
     np.testing.assert_allclose(X, U @ Vt, atol=1e-10)
-    X5 = optim.newton_schulz(G)           # Muon's: singular values in a band around 1, not at 1
+    X5 = optim.newton_schulz(G)  # Muon's: singular values in a band around 1, not at 1
     s = np.linalg.svd(X5, compute_uv=False)
     assert np.all((s > 0.5) & (s < 1.3)) and np.max(np.abs(s - 1)) > 1e-3
 
@@ -135,6 +138,7 @@ def test_adjust_lr_both_rules():
 
 # --------------------------------------------------------------------------- partition and the recipe
 
+
 def test_partition_routes_each_label_and_keeps_states():
     p = {"W": np.ones((3, 2)), "b": np.ones(2), "c": [np.ones(1)]}
     labels = {"W": "muon", "b": "adamw", "c": ["adamw"]}
@@ -145,8 +149,9 @@ def test_partition_routes_each_label_and_keeps_states():
     um, _ = ref_m.update({"x": g["W"]}, ref_m.init({"x": p["W"]}), {"x": p["W"]})
     np.testing.assert_allclose(u["W"], um["x"])
     ref_a = optim.adamw(lr=0.01)
-    ua, _ = ref_a.update({"b": g["b"], "c": g["c"][0]}, ref_a.init({"b": p["b"], "c": p["c"][0]}),
-                         {"b": p["b"], "c": p["c"][0]})
+    ua, _ = ref_a.update(
+        {"b": g["b"], "c": g["c"][0]}, ref_a.init({"b": p["b"], "c": p["c"][0]}), {"b": p["b"], "c": p["c"][0]}
+    )
     np.testing.assert_allclose(u["b"], ua["b"])
     np.testing.assert_allclose(u["c"][0], ua["c"])
     assert set(s.inner_states) == {"muon", "adamw"}
@@ -162,19 +167,21 @@ def test_muon_with_adamw_trains_the_mlp():
     from lib.data import load_digits
     from lib.nn import mlp
     from lib.train import train
+
     splits = load_digits(seed=0)
     model = mlp((64, 32, 10))
     params = model.init(0)
     assert optim.matrix_labels(params) == {"W1": "muon", "b1": "adamw", "W2": "muon", "b2": "adamw"}
-    h = train(model, params, optim.muon_with_adamw(0.02, 3e-3), splits.train, epochs=2, batch_size=64,
-              progress=False)
+    h = train(model, params, optim.muon_with_adamw(0.02, 3e-3), splits.train, epochs=2, batch_size=64, progress=False)
     assert not h.diverged and h.train_loss[-1] < 0.6 * h.train_loss[0] + 1e-9
 
 
 # --------------------------------------------------------------------------- Shampoo
 
+
 def test_shampoo_matches_direct_fractional_powers():
     from scipy.linalg import fractional_matrix_power
+
     rng = np.random.default_rng(3)
     stats = None
     for _ in range(4):
@@ -198,8 +205,12 @@ def test_updates_do_not_modify_inputs():
     rng = np.random.default_rng(5)
     p = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
     g = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
-    for tx in [optim.adadelta(weight_decay=0.1), optim.adafactor(weight_decay=0.1), optim.lion(0.1),
-               optim.muon_with_adamw()]:
+    for tx in [
+        optim.adadelta(weight_decay=0.1),
+        optim.adafactor(weight_decay=0.1),
+        optim.lion(0.1),
+        optim.muon_with_adamw(),
+    ]:
         pc, gc = {k: v.copy() for k, v in p.items()}, {k: v.copy() for k, v in g.items()}
         s = tx.init(p)
         tx.update(g, s, p)
@@ -209,6 +220,7 @@ def test_updates_do_not_modify_inputs():
 
 
 # --------------------------------------------------------------------------- the lesson's code listings
+
 
 def test_lesson_listings_skip_exactly_the_docstring():
     """The chapter shows lib functions without their docstrings (``:lines: 1-k, j-``): the ranges
@@ -221,7 +233,9 @@ def test_lesson_listings_skip_exactly_the_docstring():
     root = Path(__file__).resolve().parents[1]
     nb = json.loads((root / "chapters" / "11-beyond-adam.ipynb").read_text())
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    blocks = re.findall(r"```\{literalinclude\} \.\./(\S+)\n:pyobject: (\w+)\n:language: python\n:lines: ([^\n]+)", text)
+    blocks = re.findall(
+        r"```\{literalinclude\} \.\./(\S+)\n:pyobject: (\w+)\n:language: python\n:lines: ([^\n]+)", text
+    )
     assert len(blocks) >= 5
     for path, name, lines in blocks:
         tree = ast.parse((root / path).read_text())

@@ -48,8 +48,10 @@ def _problem(meta, data, pname):
 
 
 def _gradient(arrays, params, t):
-    return {n: (arrays["A"][n] @ np.ravel(p) + arrays["b"][n] + arrays["noise"][n][t]).reshape(np.shape(p))
-            for n, p in params.items()}
+    return {
+        n: (arrays["A"][n] @ np.ravel(p) + arrays["b"][n] + arrays["noise"][n][t]).reshape(np.shape(p))
+        for n, p in params.items()
+    }
 
 
 def _make(data, case, **override):
@@ -108,10 +110,11 @@ def test_lion_matches_optax_float64(name):
 
 
 def test_golden_files_cover_every_flag():
-    flags = {"Adadelta": {"lr", "rho", "eps", "weight_decay", "maximize"},
-             "Adafactor": {"lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"},
-             "Muon": {"lr", "weight_decay", "momentum", "nesterov", "ns_coefficients", "eps", "ns_steps",
-                      "adjust_lr_fn"}}
+    flags = {
+        "Adadelta": {"lr", "rho", "eps", "weight_decay", "maximize"},
+        "Adafactor": {"lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"},
+        "Muon": {"lr", "weight_decay", "momentum", "nesterov", "ns_coefficients", "eps", "ns_steps", "adjust_lr_fn"},
+    }
     for opt, wanted in flags.items():
         seen = set().union(*(c["hparams"] for c in TORCH[0]["cases"] if c["optimizer"] == opt))
         assert wanted <= seen, (opt, wanted - seen)
@@ -125,10 +128,14 @@ def test_golden_files_cover_every_flag():
 @pytest.mark.parametrize("name", ["adadelta_weight_decay", "adafactor_d", "muon", "lion_mask"])
 def test_golden_is_sensitive(name):
     """A slightly different hyperparameter must fail the comparison (the test can fail)."""
-    meta, data = (LION if name.startswith("lion") else TORCH)
+    meta, data = LION if name.startswith("lion") else TORCH
     case = _case(meta, name)
-    key = {"adadelta_weight_decay": ("rho", 0.89), "adafactor_d": ("d", 1.1), "muon": ("momentum", 0.94),
-           "lion_mask": ("mask", {"W": True, "V": True, "T": True, "w": True, "s": False})}[name]
+    key = {
+        "adadelta_weight_decay": ("rho", 0.89),
+        "adafactor_d": ("d", 1.1),
+        "muon": ("momentum", 0.94),
+        "lion_mask": ("mask", {"W": True, "V": True, "T": True, "w": True, "s": False}),
+    }[name]
     tx = _make(data, case, **dict([key]))
     worst = max(_scaled_error(p[n], r[n]) for _, p, r, _ in _run(meta, data, name, tx=tx) for n in r)
     assert worst > 1e-6
@@ -150,8 +157,8 @@ def test_newton_schulz_matches_torch():
 
 @pytest.mark.parametrize("name", ["adadelta", "adafactor_weight_decay", "muon", "lion_weight_decay"])
 def test_float32_is_preserved_and_close(name):
-    meta, data = (LION if name.startswith("lion") else TORCH)
-    for t, params, ref, state in _run(meta, data, name, dtype=np.float32, steps=5):
+    meta, data = LION if name.startswith("lion") else TORCH
+    for _t, params, ref, _state in _run(meta, data, name, dtype=np.float32, steps=5):
         for n in ref:
             assert params[n].dtype == np.float32, (name, n)
             np.testing.assert_allclose(params[n], ref[n], rtol=1e-4, atol=1e-5)

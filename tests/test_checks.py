@@ -26,8 +26,11 @@ def _load_wrong_answers(topic):
     return module.WRONG
 
 
-WRONG = {ex_id: fns for module in sorted(set(exercises.CHAPTERS.values()))
-         for ex_id, fns in _load_wrong_answers(module.rsplit(".", 1)[1]).items()}
+WRONG = {
+    ex_id: fns
+    for module in sorted(set(exercises.CHAPTERS.values()))
+    for ex_id, fns in _load_wrong_answers(module.rsplit(".", 1)[1]).items()
+}
 WRONG_CASES = [pytest.param(ex_id, fn, id=f"{ex_id}-{fn.__name__}") for ex_id, fns in WRONG.items() for fn in fns]
 
 
@@ -43,7 +46,12 @@ def test_exercise_ids_are_unique_across_the_course():
 
 def test_chapter_01_has_five_exercises_worth_ten_points():
     assert [ex.id for ex in exercises.for_chapter(CHAPTER)] == [
-        "mse_loss_and_grad", "gd_step", "gradient_descent", "learning_rates", "steps_to_tolerance"]
+        "mse_loss_and_grad",
+        "gd_step",
+        "gradient_descent",
+        "learning_rates",
+        "steps_to_tolerance",
+    ]
     assert sum(ex.points for ex in exercises.for_chapter(CHAPTER)) == 10
 
 
@@ -131,8 +139,9 @@ def test_not_implemented_is_reported():
     assert "not implemented" in result.message and "raise NotImplementedError" in result.message
 
 
-@pytest.mark.parametrize("value, words", [(None, "passed None"), (3, "an int"), (np.zeros(2), "an ndarray"),
-                                          (dict, "the class dict")])
+@pytest.mark.parametrize(
+    "value, words", [(None, "passed None"), (3, "an int"), (np.zeros(2), "an ndarray"), (dict, "the class dict")]
+)
 def test_non_callable_is_explained(value, words):
     result = run_exercise("gd_step", value)
     assert result.status == "not_callable"

@@ -94,15 +94,21 @@ def test_chainable():
     np.testing.assert_allclose(u["w"], [-0.06, -0.08])
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: optim.clip_by_global_norm(-1.0), ValueError, "max_norm"),
-    (lambda: optim.clip(float("nan")), ValueError, "max_delta"),
-    (lambda: optim.clip_by_block_rms(0.0), ValueError, "threshold"),
-    (lambda: clipping.clip_grad_norm_({"w": np.ones(2)}, 1.0, norm_type=0), ValueError, "norm_type"),
-    (lambda: clipping.clip_grad_norm_({"w": np.array([np.inf])}, 1.0, error_if_nonfinite=True),
-     RuntimeError, "non-finite"),
-    (lambda: optim.clip_by_global_norm(1.0).update({"w": np.array([np.nan])}, ()), ValueError, "NaN"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: optim.clip_by_global_norm(-1.0), ValueError, "max_norm"),
+        (lambda: optim.clip(float("nan")), ValueError, "max_delta"),
+        (lambda: optim.clip_by_block_rms(0.0), ValueError, "threshold"),
+        (lambda: clipping.clip_grad_norm_({"w": np.ones(2)}, 1.0, norm_type=0), ValueError, "norm_type"),
+        (
+            lambda: clipping.clip_grad_norm_({"w": np.array([np.inf])}, 1.0, error_if_nonfinite=True),
+            RuntimeError,
+            "non-finite",
+        ),
+        (lambda: optim.clip_by_global_norm(1.0).update({"w": np.array([np.nan])}, ()), ValueError, "NaN"),
+    ],
+)
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

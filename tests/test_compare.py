@@ -15,8 +15,9 @@ from lib import compare, functions, optim  # noqa: E402
 TINY = compare.least_squares_problem(kappa=30.0, n=40, d=4, steps=30)
 
 
-@pytest.mark.parametrize("module", [compare, compare.problems, compare.tuning, compare.reports],
-                         ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [compare, compare.problems, compare.tuning, compare.reports], ids=lambda m: m.__name__
+)
 def test_doctests(module):
     assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
@@ -28,8 +29,19 @@ NAMED = compare.named_optimizers()
 
 
 def test_registry_finds_every_named_optimizer_of_this_chapter_and_no_building_block():
-    expected = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax",
-                "nadam", "radam", "adabelief"}
+    expected = {
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adam",
+        "adamw",
+        "adamax",
+        "nadam",
+        "radam",
+        "adabelief",
+    }
     assert expected <= set(NAMED)
     for name in NAMED:
         assert not name.startswith(("scale_by_", "add_", "clip", "trace")), name
@@ -37,14 +49,17 @@ def test_registry_finds_every_named_optimizer_of_this_chapter_and_no_building_bl
     # every public optimizer of lib.optim that builds from lr alone is found (new ones too),
     # and one that needs another argument without a default is left out
     import inspect
+
     for name in optim.__all__:
         fn = getattr(optim, name)
         if not inspect.isfunction(fn) or name.startswith(compare._BLOCK_PREFIXES):
             continue
         params = list(inspect.signature(fn).parameters.values())
-        from_lr = (params[:1] and params[0].name in ("lr", "learning_rate")
-                   and all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-                           for p in params[1:]))
+        from_lr = (
+            params[:1]
+            and params[0].name in ("lr", "learning_rate")
+            and all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params[1:])
+        )
         assert (name in NAMED) == bool(from_lr), name
     assert "proximal_sgd" not in NAMED and "adjust_lr" not in NAMED
 
@@ -55,7 +70,7 @@ def test_every_named_optimizer_runs_through_the_protocol(name):
     assert [r["phase"] for r in rows] == ["tune"] * 4 + ["final"] * 2
     final = [r for r in rows if r["phase"] == "final"]
     for r in final:
-        start = TINY.run(optim.sgd(lr=0.0), r["seed"]).metrics["val_loss"]   # lr = 0: the initial loss
+        start = TINY.run(optim.sgd(lr=0.0), r["seed"]).metrics["val_loss"]  # lr = 0: the initial loss
         assert not r["diverged"] and math.isfinite(r["test_loss"]), r
         assert r["val_loss"] < start, f"{name} did not reduce the loss at its tuned setting: {r}"
 
@@ -66,7 +81,7 @@ def test_every_named_optimizer_runs_through_the_protocol(name):
 
 def test_steps_to_target_counts_the_first_evaluation_at_or_below_the_target():
     assert compare.steps_to_target([5, 4, 3, 2, 1], [10, 20, 30, 40, 50], 3.0) == 30.0
-    assert compare.steps_to_target([5, 2, 4, 1], [1, 2, 3, 4], 2.5) == 2.0       # not the last hit
+    assert compare.steps_to_target([5, 2, 4, 1], [1, 2, 3, 4], 2.5) == 2.0  # not the last hit
     assert compare.steps_to_target([5, 4], [1, 2], 1.0) == math.inf
     assert compare.steps_to_target([np.inf, 0.5], [1, 2], 1.0) == 2.0
     with pytest.raises(ValueError, match="same length"):
@@ -131,8 +146,8 @@ def test_protocol_reruns_the_tuned_setting_with_fresh_seeds_and_is_deterministic
         final = [r for r in rows if r["optimizer"] == name and r["phase"] == "final"]
         best = min(tuning, key=lambda r: r["val_loss"])
         assert {r["lr"] for r in final} == {best["lr"]}
-        assert [r["seed"] for r in final] == [1, 2, 3]          # never the tuning seed 0
-        assert len({r["test_loss"] for r in final}) == 3        # the seeds differ
+        assert [r["seed"] for r in final] == [1, 2, 3]  # never the tuning seed 0
+        assert len({r["test_loss"] for r in final}) == 3  # the seeds differ
     strip = lambda rs: [{k: repr(v) for k, v in r.items() if k != "time_to_target"} for r in rs]  # noqa: E731
     assert strip(rows) == strip(again)
     with pytest.raises(ValueError, match="extra names"):
@@ -144,8 +159,10 @@ def test_protocol_reruns_the_tuned_setting_with_fresh_seeds_and_is_deterministic
 
 
 def _rows(values, metric="test_loss"):
-    return [{"problem": "p", "optimizer": "a", "phase": "final", "lr": 0.1, "setting": "lr=0.1",
-             "seed": i + 1, metric: v} for i, v in enumerate(values)]
+    return [
+        {"problem": "p", "optimizer": "a", "phase": "final", "lr": 0.1, "setting": "lr=0.1", "seed": i + 1, metric: v}
+        for i, v in enumerate(values)
+    ]
 
 
 def test_summarize_reports_the_median_and_the_interquartile_range_not_the_best_seed():
@@ -154,7 +171,7 @@ def test_summarize_reports_the_median_and_the_interquartile_range_not_the_best_s
     assert (s["test_loss_q25"], s["test_loss_q75"]) == (2.0, 4.0)
     assert s["lr"] == 0.1 and s["setting"] == "lr=0.1"
     (s,) = compare.summarize(_rows([1.0, math.inf, math.inf]), metrics=("test_loss",))
-    assert s["test_loss_median"] == math.inf          # a target never reached is not dropped
+    assert s["test_loss_median"] == math.inf  # a target never reached is not dropped
     with pytest.raises(ValueError, match="phase"):
         compare.summarize(_rows([1.0]), phase="tune")
 
@@ -168,12 +185,14 @@ def test_to_csv_writes_every_column():
 
 
 def test_performance_profile_by_hand():
-    costs = {"a": {"p": 1.0, "q": 4.0, "r": math.inf},
-             "b": {"p": 2.0, "q": 2.0, "r": 10.0},
-             "c": {"p": 1.0, "q": 8.0, "r": 5.0}}
+    costs = {
+        "a": {"p": 1.0, "q": 4.0, "r": math.inf},
+        "b": {"p": 2.0, "q": 2.0, "r": 10.0},
+        "c": {"p": 1.0, "q": 8.0, "r": 5.0},
+    }
     taus = [1.0, 2.0, 4.0, 100.0]
     prof = compare.performance_profile(costs, taus)
-    assert np.allclose(prof["a"], [1 / 3, 2 / 3, 2 / 3, 2 / 3])    # wins p (tie), never solves r
+    assert np.allclose(prof["a"], [1 / 3, 2 / 3, 2 / 3, 2 / 3])  # wins p (tie), never solves r
     assert np.allclose(prof["b"], [1 / 3, 1.0, 1.0, 1.0])
     assert np.allclose(prof["c"], [2 / 3, 2 / 3, 1.0, 1.0])
     for rho in prof.values():
@@ -188,8 +207,9 @@ def test_performance_profile_by_hand():
 
 
 def test_cost_table_and_plots():
-    rows = compare.protocol([TINY], {"sgd": NAMED["sgd"], "adam": NAMED["adam"]}, budget=2, seeds=2,
-                            lr_range=(1e-2, 0.3))
+    rows = compare.protocol(
+        [TINY], {"sgd": NAMED["sgd"], "adam": NAMED["adam"]}, budget=2, seeds=2, lr_range=(1e-2, 0.3)
+    )
     summary = compare.summarize(rows)
     table = compare.cost_table(summary, "test_loss_median")
     assert set(table) == {"sgd", "adam"} and set(table["sgd"]) == {TINY.name}
@@ -211,7 +231,7 @@ def test_least_squares_problem_is_badly_conditioned_and_its_target_is_reachable(
     assert p.target > 0
     run = p.run(optim.sgd(lr=1e-4), 0)
     assert run.curve.shape == run.steps.shape == run.wall_time.shape == (5,)
-    assert list(run.steps) == [1, 2, 3, 4, 5]                      # full batch: one step per epoch
+    assert list(run.steps) == [1, 2, 3, 4, 5]  # full batch: one step per epoch
     assert np.all(np.diff(run.wall_time) >= 0)
     # no seed starts at the solution (the initial weights do not reuse the data's random stream)
     starts = [p.run(optim.sgd(lr=0.0), seed).metrics["val_loss"] for seed in range(4)]
@@ -223,6 +243,7 @@ def test_least_squares_problem_is_badly_conditioned_and_its_target_is_reachable(
 def test_model_problem_counts_steps_per_epoch():
     from lib.data import load_digits
     from lib.nn import softmax_regression
+
     s = load_digits(seed=0)
     p = compare.model_problem("softmax", softmax_regression(64, 10), s, epochs=2, batch_size=100, target=0.5)
     run = p.run(optim.sgd(lr=0.1), 0)
@@ -242,8 +263,10 @@ def test_objective_problem_seed_zero_starts_at_the_function_start():
     assert p.run(optim.sgd(lr=100.0), 0).diverged
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
-                                  "adamax", "nadam", "radam", "adabelief"])
+@pytest.mark.parametrize(
+    "name",
+    ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief"],
+)
 def test_the_optimizers_of_chapters_1_to_5_at_least_halve_the_tiny_loss(name):
     best, _ = compare.tune(TINY, NAMED[name], compare.search_space(4, (1e-3, 1.0)), name=name)
     for seed in (1, 2):

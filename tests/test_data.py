@@ -38,7 +38,7 @@ def test_digits_shapes_dtypes_and_fields():
         assert d.y.dtype == np.int64 and d.y.shape == (d.X.shape[0],)
         assert d.name == "digits" and d.n_classes == 10
         assert len(d) == d.X.shape[0]
-        X, y, name, n_classes = d                       # still a 4-field named tuple
+        X, y, name, n_classes = d  # still a 4-field named tuple
         assert name == "digits" and d._replace(name="x").name == "x"
     assert len(s.train) + len(s.val) + len(s.test) == 1797
     assert abs(len(s.val) - 0.2 * 1797) <= 10 and abs(len(s.test) - 0.2 * 1797) <= 10
@@ -55,7 +55,7 @@ def test_digits_splits_partition_the_data_set():
     raw = sk().data.astype(np.float64)
     s = load_digits(seed=3, standardize=False)
     together = np.concatenate([s.train.X, s.val.X, s.test.X])
-    np.testing.assert_array_equal(_sorted_rows(together), _sorted_rows(raw))   # disjoint, covering
+    np.testing.assert_array_equal(_sorted_rows(together), _sorted_rows(raw))  # disjoint, covering
     assert np.all(s.mean == 0) and np.all(s.std == 1)
 
 
@@ -76,7 +76,7 @@ def test_digits_standardised_with_train_statistics_only():
         np.testing.assert_allclose(d.X, (r.X - s.mean) / s.std)
     np.testing.assert_allclose(s.mean, raw.train.X.mean(axis=0))
     varying = raw.train.X.std(axis=0) > 0
-    assert not varying.all()                      # the digits have constant pixels
+    assert not varying.all()  # the digits have constant pixels
     np.testing.assert_allclose(s.train.X.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(s.train.X.std(axis=0)[varying], 1)
     assert np.all(s.train.X[:, ~varying] == 0) and np.all(s.std[~varying] == 1)
@@ -124,7 +124,7 @@ def test_two_moons():
     assert data.X.shape == (201, 2) and data.n_classes == 2 and data.y.dtype == np.int64
     assert np.bincount(data.y).tolist() == [100, 101]
     upper = data.X[data.y == 0]
-    np.testing.assert_allclose(np.hypot(*upper.T), 1.0)             # class 0 on the unit circle
+    np.testing.assert_allclose(np.hypot(*upper.T), 1.0)  # class 0 on the unit circle
     lower = data.X[data.y == 1]
     np.testing.assert_allclose(np.hypot(lower[:, 0] - 1, lower[:, 1] - 0.5), 1.0)
     noisy = two_moons(n=201, noise=0.1, seed=0)
@@ -165,7 +165,7 @@ def test_minibatches_cover_every_example_once(n, B):
     assert [len(b[1]) for b in batches] == expected
     seen = np.concatenate([yb for _, yb in batches])
     assert sorted(seen.tolist()) == list(range(n))
-    for Xb, yb in batches:                                       # rows stay with their labels
+    for Xb, yb in batches:  # rows stay with their labels
         np.testing.assert_array_equal(Xb[:, 0], yb)
 
 
@@ -180,8 +180,10 @@ def test_minibatches_drop_last():
 def test_successive_epochs_differ_but_replay_under_the_seed():
     def epochs(seed):
         rng = np.random.default_rng(seed)
-        return [np.concatenate([yb for _, yb in minibatches(np.zeros((50, 1)), np.arange(50), 8, rng=rng)])
-                for _ in range(3)]
+        return [
+            np.concatenate([yb for _, yb in minibatches(np.zeros((50, 1)), np.arange(50), 8, rng=rng)])
+            for _ in range(3)
+        ]
 
     a, b = epochs(0), epochs(0)
     assert not np.array_equal(a[0], a[1]) and not np.array_equal(a[1], a[2])

@@ -14,8 +14,9 @@ import lib
 
 ROOT = Path(__file__).resolve().parents[1]
 BIB_KEYS = set(re.findall(r"@\w+\{([^,]+),", (ROOT / "references.bib").read_text()))
-MODULES = sorted(m.name for m in pkgutil.walk_packages(lib.__path__, "lib.")
-                 if not m.name.split(".")[-1].startswith("_"))
+MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(lib.__path__, "lib.") if not m.name.split(".")[-1].startswith("_")
+)
 
 
 def public_functions(module):
@@ -34,8 +35,7 @@ def test_public_functions_have_docstrings(modname):
     assert not missing, f"{modname}: public names without a docstring: {missing}"
 
 
-@pytest.mark.parametrize("modname", [m for m in MODULES if m.startswith("lib.optim.")
-                                     and m not in {"lib.optim.base"}])
+@pytest.mark.parametrize("modname", [m for m in MODULES if m.startswith("lib.optim.") and m not in {"lib.optim.base"}])
 def test_optimizer_docs_name_torch_or_optax_and_cite(modname):
     module = importlib.import_module(modname)
     for name, obj in public_functions(module):

@@ -57,14 +57,18 @@ def test_gradient_check_with_a_fixed_mask():
     rng = np.random.default_rng(0)
     x, R = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
     mask = dropout_mask(x.shape, 0.3, rng)
-    result = check_gradient(lambda z: float(np.sum(R * dropout_forward(z, 0.3, mask=mask)[0])),
-                            lambda z: dropout_backward(R, dropout_forward(z, 0.3, mask=mask)[1]), x, tol=1e-8)
+    result = check_gradient(
+        lambda z: float(np.sum(R * dropout_forward(z, 0.3, mask=mask)[0])),
+        lambda z: dropout_backward(R, dropout_forward(z, 0.3, mask=mask)[1]),
+        x,
+        tol=1e-8,
+    )
     assert result.passed
 
 
 def test_edge_cases_and_errors():
     x = np.ones((3, 3))
-    assert np.all(dropout_forward(x, 1.0, rng=0)[0] == 0)                  # torch: p=1 gives zeros
+    assert np.all(dropout_forward(x, 1.0, rng=0)[0] == 0)  # torch: p=1 gives zeros
     assert np.array_equal(dropout_forward(x, 0.0, rng=0)[0], x)
     with pytest.raises(ValueError, match="between 0 and 1"):
         Dropout(1.5)

@@ -33,10 +33,13 @@ def test_student_notebook_is_up_to_date(source):
     assert student.exists(), f"{student} is missing: run `make exercises`"
     assert student.read_bytes() == release(source), (
         f"{student.relative_to(ROOT)} is stale (it differs from a fresh release of "
-        f"{source.relative_to(ROOT)}): run `make exercises` (python -m lib.grading.nbtools release-all)")
+        f"{source.relative_to(ROOT)}): run `make exercises` (python -m lib.grading.nbtools release-all)"
+    )
 
 
-@pytest.mark.parametrize("path", SOURCES + [ROOT / "exercises" / p.name for p in SOURCES], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", SOURCES + [ROOT / "exercises" / p.name for p in SOURCES], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_notebook_is_committed_clean(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -70,11 +73,12 @@ def test_student_and_source_have_the_same_cell_ids():
 
 # --- the release on tiny notebooks -------------------------------------------------------------
 
+
 def _tiny(*cells, points=None):
     """A chapter-01 notebook with one check cell per exercise, after ``cells``."""
     checks = []
     for ex in exercises.for_chapter(CHAPTER):
-        c = new_code_cell(f"# Checks {ex.id}.\ncheck(\"{ex.id}\", {ex.function})", id=f"check-{ex.id}")
+        c = new_code_cell(f'# Checks {ex.id}.\ncheck("{ex.id}", {ex.function})', id=f"check-{ex.id}")
         c.metadata["descent"] = {"grade_id": ex.id, "points": (points or {}).get(ex.id, ex.points)}
         checks.append(c)
     nb = new_notebook(cells=list(cells) + checks)
@@ -90,10 +94,12 @@ def test_release_replaces_markers_at_their_indentation():
         "y = 2\n"
         "### END SOLUTION\n"
         "def f(a):\n"
-        "    \"\"\"Doc.\"\"\"\n"
+        '    """Doc."""\n'
         "    ### BEGIN SOLUTION\n"
         "    return a + 1\n"
-        "    ### END SOLUTION", id="code")
+        "    ### END SOLUTION",
+        id="code",
+    )
     code.outputs = [nbformat.v4.new_output("stream", text="hi")]
     code.execution_count = 3
     text = new_markdown_cell("Answer:\n### BEGIN SOLUTION\nforty-two\n### END SOLUTION", id="text")
@@ -103,18 +109,22 @@ def test_release_replaces_markers_at_their_indentation():
     assert nb == before, "the source notebook must not be modified"
     assert out.cells[0].source == (
         "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()\n"
-        "def f(a):\n    \"\"\"Doc.\"\"\"\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+        'def f(a):\n    """Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError()'
+    )
     assert out.cells[0].outputs == [] and out.cells[0].execution_count is None
     assert out.cells[1].source == "Answer:\nYOUR ANSWER HERE"
     assert [c.id for c in out.cells] == [c.id for c in nb.cells]
 
 
-@pytest.mark.parametrize("source, words", [
-    ("### BEGIN SOLUTION\nx = 1", "never closed"),
-    ("x = 1\n### END SOLUTION", "without a `### BEGIN SOLUTION`"),
-    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n### END SOLUTION", "inside the solution region"),
-    ("## BEGIN SOLUTION\nx = 1\n### END SOLUTION", "misspelled"),
-])
+@pytest.mark.parametrize(
+    "source, words",
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without a `### BEGIN SOLUTION`"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n### END SOLUTION", "inside the solution region"),
+        ("## BEGIN SOLUTION\nx = 1\n### END SOLUTION", "misspelled"),
+    ],
+)
 def test_unbalanced_markers_raise_a_clear_error(source, words):
     with pytest.raises(ReleaseError, match=words) as info:
         release_notebook(_tiny(new_code_cell(source, id="bad")))
@@ -146,10 +156,16 @@ def test_missing_check_cell_and_chapter_raise():
 
 # --- executing the notebooks ------------------------------------------------------------------
 
+
 def _execute(path, tmp_path, allow_errors):
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     return nb
 
 
@@ -173,16 +189,34 @@ def test_student_notebook_fails_exactly_at_its_check_cells(source, tmp_path):
         assert error.ename == "AssertionError" and "not implemented yet" in error.evalue
 
 
-NBVAL_CASES = [pytest.param(path, passes, id=f"{path.stem}-{kind}") for source in SOURCES
-               for path, passes, kind in ((source, True, "source"), (ROOT / "exercises" / source.name, False, "student"))]
+NBVAL_CASES = [
+    pytest.param(path, passes, id=f"{path.stem}-{kind}")
+    for source in SOURCES
+    for path, passes, kind in ((source, True, "source"), (ROOT / "exercises" / source.name, False, "student"))
+]
 
 
 @pytest.mark.parametrize("path, passes", NBVAL_CASES)
 def test_nbval_lax(path, passes, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", str(path), "-p", "no:cacheprovider", "-q",
-         "--rootdir", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=dict(os.environ, MPLBACKEND="Agg"))
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            str(path),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, MPLBACKEND="Agg"),
+    )
     assert (proc.returncode == 0) == passes, proc.stdout[-3000:] + proc.stderr[-2000:]
     if not passes:
         n_checks = len(grade_cells(nbformat.read(path, as_version=4)))

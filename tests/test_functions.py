@@ -41,8 +41,7 @@ def rel_error(a, b):
 
 
 def test_registry_builds_every_function():
-    assert set(F.FUNCTIONS) == {"quadratic", "rosenbrock", "beale", "himmelblau", "saddle",
-                                "ravine"}
+    assert set(F.FUNCTIONS) == {"quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "ravine"}
     for name, f in ((n, F.get(n)) for n in F.FUNCTIONS):
         assert isinstance(f, F.Objective) and f.name == name
         assert f.start.shape == (f.dim,) and f.xlim[0] < f.xlim[1] and f.ylim[0] < f.ylim[1]
@@ -88,10 +87,10 @@ def test_saddles_are_critical_with_curvature_of_both_signs(f):
 @ALL
 def test_vectorised_evaluation_equals_pointwise(f):
     pts = random_points(f, k=12, seed=3)
-    theta = pts.T.reshape(f.dim, 3, 4)                       # a (3, 4) grid of points
+    theta = pts.T.reshape(f.dim, 3, 4)  # a (3, 4) grid of points
     value, grad, hess = f(theta), f.grad(theta), f.hessian(theta)
     assert value.shape == (3, 4)
-    assert grad.shape == (f.dim, 3, 4)                       # constant components broadcast too
+    assert grad.shape == (f.dim, 3, 4)  # constant components broadcast too
     assert hess.shape == (f.dim, f.dim, 3, 4)
     for k, p in enumerate(pts):
         i, j = divmod(k, 4)
@@ -105,7 +104,7 @@ def test_value_is_a_float_and_float32_is_preserved(f):
     assert type(f(f.start)) is float
     theta32 = f.start.astype(np.float32)
     assert f.grad(theta32).dtype == np.float32 and f.hessian(theta32).dtype == np.float32
-    assert f.grad([1] * f.dim).dtype == np.float64           # integers are computed as floats
+    assert f.grad([1] * f.dim).dtype == np.float64  # integers are computed as floats
 
 
 def test_grid_is_ready_for_contour():
@@ -122,8 +121,11 @@ def test_grid_is_ready_for_contour():
 
 def test_wrong_coordinates_give_clear_errors():
     f = F.rosenbrock()
-    with pytest.raises(ValueError, match=r"rosenbrock takes 2 coordinates on the first axis, "
-                                         r"got shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"rosenbrock takes 2 coordinates on the first axis, "
+        r"got shape \(3,\)",
+    ):
         f([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"got shape \(\)"):
         f.grad(1.0)
@@ -146,7 +148,7 @@ def test_known_landmarks():
     np.testing.assert_array_equal(F.beale().minima[0], [3.0, 0.5])
     h = F.himmelblau()
     assert len(h.minima) == 4 and len(h.saddles) == 4
-    for m in h.minima:                                       # all four are global: f = 0
+    for m in h.minima:  # all four are global: f = 0
         assert h(m) < 1e-25
     np.testing.assert_allclose(h.minima[1], [-2.805118, 3.131312], atol=1e-6)
     np.testing.assert_array_equal(F.saddle().hessian([0.0, 0.0]), np.diag([1.0, -1.0]))
@@ -162,8 +164,10 @@ def test_constructors_are_cached_and_landmarks_read_only():
 
 # --------------------------------------------------------------------------- quadratic
 
-@pytest.mark.parametrize("eigenvalues, angle", [((1.0, 10.0), 0.0), ((2.0, 50.0), 0.4),
-                                                ((-3.0, 0.5), 2.0), ((0.1, 1.0, 5.0, 9.0), 0.0)])
+
+@pytest.mark.parametrize(
+    "eigenvalues, angle", [((1.0, 10.0), 0.0), ((2.0, 50.0), 0.4), ((-3.0, 0.5), 2.0), ((0.1, 1.0, 5.0, 9.0), 0.0)]
+)
 def test_quadratic_has_the_requested_eigenvalues(eigenvalues, angle):
     f = F.quadratic(eigenvalues, angle=angle)
     h = f.hessian(np.zeros(len(eigenvalues)))
@@ -175,7 +179,7 @@ def test_quadratic_has_the_requested_eigenvalues(eigenvalues, angle):
 
 def test_quadratic_rotation_turns_the_eigenvectors():
     h = F.quadratic((1.0, 4.0), angle=np.pi / 4).hessian([0.0, 0.0])
-    np.testing.assert_allclose(h @ [1.0, 1.0], [1.0, 1.0], rtol=1e-12)   # (1, 1) has λ = 1
+    np.testing.assert_allclose(h @ [1.0, 1.0], [1.0, 1.0], rtol=1e-12)  # (1, 1) has λ = 1
     np.testing.assert_allclose(h @ [-1.0, 1.0], [-4.0, 4.0], rtol=1e-12)
 
 
@@ -191,24 +195,27 @@ def test_quadratic_kappa_and_explicit_hessian():
     assert len(g.minima) == 1 and g.saddles == ()
     indefinite = F.quadratic((-1.0, 2.0))
     assert indefinite.minima == () and len(indefinite.saddles) == 1
-    flat = F.quadratic(hessian=np.zeros((2, 2)))          # constant everywhere, still vectorised
+    flat = F.quadratic(hessian=np.zeros((2, 2)))  # constant everywhere, still vectorised
     assert flat(np.zeros((2, 4, 5))).shape == (4, 5)
     assert flat.grad(np.zeros((2, 4, 5))).shape == (2, 4, 5)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"kappa": 0.5}, ValueError, "kappa must be >= 1"),
-    ({"kappa": "big"}, TypeError, "kappa must be real numbers"),
-    ({"eigenvalues": (1.0, np.inf)}, ValueError, "eigenvalues must be .*finite"),
-    ({"eigenvalues": ()}, ValueError, "non-empty"),
-    ({"eigenvalues": ("a", 1)}, TypeError, "eigenvalues must be real numbers"),
-    ({"eigenvalues": (1.0, 2.0, 3.0), "angle": 0.3}, ValueError, "2-D quadratic only"),
-    ({"hessian": [[1.0, 2.0], [0.0, 1.0]]}, ValueError, "must be symmetric"),
-    ({"hessian": [[1.0, 2.0, 3.0]]}, ValueError, r"square matrix, got shape \(1, 3\)"),
-    ({"hessian": [[1.0, np.nan], [np.nan, 1.0]]}, ValueError, "must be finite"),
-    ({"hessian": [["a"]]}, TypeError, "matrix of real numbers"),
-    ({"hessian": np.eye(2), "kappa": 3}, ValueError, "either hessian= or"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"kappa": 0.5}, ValueError, "kappa must be >= 1"),
+        ({"kappa": "big"}, TypeError, "kappa must be real numbers"),
+        ({"eigenvalues": (1.0, np.inf)}, ValueError, "eigenvalues must be .*finite"),
+        ({"eigenvalues": ()}, ValueError, "non-empty"),
+        ({"eigenvalues": ("a", 1)}, TypeError, "eigenvalues must be real numbers"),
+        ({"eigenvalues": (1.0, 2.0, 3.0), "angle": 0.3}, ValueError, "2-D quadratic only"),
+        ({"hessian": [[1.0, 2.0], [0.0, 1.0]]}, ValueError, "must be symmetric"),
+        ({"hessian": [[1.0, 2.0, 3.0]]}, ValueError, r"square matrix, got shape \(1, 3\)"),
+        ({"hessian": [[1.0, np.nan], [np.nan, 1.0]]}, ValueError, "must be finite"),
+        ({"hessian": [["a"]]}, TypeError, "matrix of real numbers"),
+        ({"hessian": np.eye(2), "kappa": 3}, ValueError, "either hessian= or"),
+    ],
+)
 def test_quadratic_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         F.quadratic(**kwargs)
@@ -223,6 +230,7 @@ def test_rosenbrock_rejects_bad_parameters():
 
 # --------------------------------------------------------------------------- get
 
+
 def test_get_passes_arguments():
     assert F.get("quadratic", kappa=4) is F.quadratic(kappa=4)
     assert F.get("rosenbrock", b=10).minima[0].tolist() == [1.0, 1.0]
@@ -232,8 +240,10 @@ def test_get_unknown_name_lists_names_and_suggests():
     with pytest.raises(KeyError) as info:
         F.get("rosenbrok")
     message = str(info.value)
-    assert message == ("unknown test function 'rosenbrok'; available: beale, himmelblau, "
-                       "quadratic, ravine, rosenbrock, saddle; did you mean 'rosenbrock'?")
+    assert message == (
+        "unknown test function 'rosenbrok'; available: beale, himmelblau, "
+        "quadratic, ravine, rosenbrock, saddle; did you mean 'rosenbrock'?"
+    )
     with pytest.raises(ValueError, match="available: beale") as info:
         F.get("zzz")
     assert "did you mean" not in str(info.value)

@@ -35,7 +35,7 @@ def test_trees_and_the_worst_coordinate_is_named():
     def wrong(p):
         g = grad(p)
         g["W"] = g["W"].copy()
-        g["W"][1, 0] *= 1.01          # one wrong entry
+        g["W"][1, 0] *= 1.01  # one wrong entry
         return g
 
     assert check_gradient(loss, grad, params).passed

@@ -24,10 +24,14 @@ from lib.checks import reference_result
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "exercises" / "source" / "01-gradient-descent.ipynb"
 STUDENT = ROOT / "exercises" / "01-gradient-descent.ipynb"
-POINTS = {"mse_loss_and_grad": 2, "gd_step": 2, "gradient_descent": 3, "learning_rates": 2,
-          "steps_to_tolerance": 1}
-CELL = {"mse_loss_and_grad": "mse-loss-and-grad", "gd_step": "gd-step", "gradient_descent": "gradient-descent",
-        "learning_rates": "learning-rates", "steps_to_tolerance": "steps-to-tolerance"}
+POINTS = {"mse_loss_and_grad": 2, "gd_step": 2, "gradient_descent": 3, "learning_rates": 2, "steps_to_tolerance": 1}
+CELL = {
+    "mse_loss_and_grad": "mse-loss-and-grad",
+    "gd_step": "gd-step",
+    "gradient_descent": "gradient-descent",
+    "learning_rates": "learning-rates",
+    "steps_to_tolerance": "steps-to-tolerance",
+}
 TIMEOUT = 5
 SLEEP_MARK = "313.25"  # the sleep of background processes: must not survive the grading
 
@@ -69,54 +73,105 @@ def _hostile(batch: Path) -> dict:
     add("missing_function", _nb(learning_rates="# I deleted my function"), learning_rates="not found")
     add("wrong_signature", _nb(gd_step="def gd_step(params, grads):\n    return params"), gd_step="error")
     add("exception", _nb(learning_rates=_learning_rates("raise ValueError('boom')")), learning_rates="error")
-    add("wrong_shape", _nb(mse_loss_and_grad="""
+    add(
+        "wrong_shape",
+        _nb(
+            mse_loss_and_grad="""
         def mse_loss_and_grad(X, y, theta):
             r = X @ theta - y
             return float(r @ r) / (2 * len(y)), (X.T @ r / len(y)).reshape(-1, 1)
-        """), mse_loss_and_grad="fail:shape")
-    add("wrong_dtype", _nb(steps_to_tolerance="""
+        """
+        ),
+        mse_loss_and_grad="fail:shape",
+    )
+    add(
+        "wrong_dtype",
+        _nb(
+            steps_to_tolerance="""
         def steps_to_tolerance(kappa, tol):
             q = (kappa - 1) / (kappa + 1)
             k = max(0, math.ceil(math.log(tol) / math.log(q)))
             while k > 0 and q ** (k - 1) <= tol:
                 k -= 1
             return float(k)
-        """), steps_to_tolerance="fail:dtype")
-    add("list_not_array", _nb(mse_loss_and_grad="""
+        """
+        ),
+        steps_to_tolerance="fail:dtype",
+    )
+    add(
+        "list_not_array",
+        _nb(
+            mse_loss_and_grad="""
         def mse_loss_and_grad(X, y, theta):
             r = X @ theta - y
             return float(r @ r) / (2 * len(y)), (X.T @ r / len(y)).tolist()
-        """), mse_loss_and_grad="fail:type")
-    add("input_mutation", _nb(gd_step=_gd_step("""
+        """
+        ),
+        mse_loss_and_grad="fail:type",
+    )
+    add(
+        "input_mutation",
+        _nb(
+            gd_step=_gd_step("""
         new = tree_map(lambda p, g: p - lr * g, params, grads)
         if isinstance(params, np.ndarray):
             params[...] = new
         return new
-        """)), gd_step="fail:mutated")
+        """)
+        ),
+        gd_step="fail:mutated",
+    )
     add("slow_but_correct", _nb(learning_rates=_learning_rates("import time\ntime.sleep(0.3)\n" + GOOD_LR)))
-    add("non_deterministic", _nb(learning_rates=_learning_rates(
-        "e = np.linalg.eigvalsh(H) * (1 + 1e-3 * np.random.rand())\nreturn 2 / e[-1], 2 / (e[0] + e[-1])")),
-        learning_rates="nondeterministic")
-    add("float32_result", _nb(gd_step=_gd_step("return tree_map(lambda p, g: (p - lr * g).astype(np.float32), params, grads)")),
-        gd_step="fail:dtype")
-    add("nan_result", _nb(learning_rates=_learning_rates("return float('nan'), np.inf")),
-        learning_rates="fail:non-finite")
-    add("always_equal", _nb(gd_step="""
+    add(
+        "non_deterministic",
+        _nb(
+            learning_rates=_learning_rates(
+                "e = np.linalg.eigvalsh(H) * (1 + 1e-3 * np.random.rand())\nreturn 2 / e[-1], 2 / (e[0] + e[-1])"
+            )
+        ),
+        learning_rates="nondeterministic",
+    )
+    add(
+        "float32_result",
+        _nb(gd_step=_gd_step("return tree_map(lambda p, g: (p - lr * g).astype(np.float32), params, grads)")),
+        gd_step="fail:dtype",
+    )
+    add(
+        "nan_result",
+        _nb(learning_rates=_learning_rates("return float('nan'), np.inf")),
+        learning_rates="fail:non-finite",
+    )
+    add(
+        "always_equal",
+        _nb(
+            gd_step="""
         class Anything:
             def __eq__(self, other): return True
             def __ne__(self, other): return False
             __hash__ = object.__hash__
         def gd_step(params, grads, lr):
             return Anything()
-        """), gd_step="fail:type")
-    add("ndarray_subclass", _nb(gd_step="""
+        """
+        ),
+        gd_step="fail:type",
+    )
+    add(
+        "ndarray_subclass",
+        _nb(
+            gd_step="""
         class Liar(np.ndarray):
             def __eq__(self, other): return np.ones(np.shape(other), bool)
             def __array_ufunc__(self, *args, **kwargs): return True
         def gd_step(params, grads, lr):
             return np.zeros(np.shape(params)).view(Liar)
-        """), gd_step="fail:value")
-    add("patch_numpy_and_checks", _nb(gd_step="""
+        """
+        ),
+        gd_step="fail:value",
+    )
+    add(
+        "patch_numpy_and_checks",
+        _nb(
+            gd_step="""
         import lib.checks, lib.grading.wire
         np.isclose = lambda *a, **k: True
         np.allclose = lambda *a, **k: True
@@ -126,8 +181,14 @@ def _hostile(batch: Path) -> dict:
         lib.checks.assess = lambda *a, **k: lib.checks.Result("pass", 5, 5, "forged")
         def gd_step(params, grads, lr):
             return params
-        """), gd_step="fail:value")
-    add("prints_fake_pass", _nb(gd_step="""
+        """
+        ),
+        gd_step="fail:value",
+    )
+    add(
+        "prints_fake_pass",
+        _nb(
+            gd_step="""
         import sys
         print("✓ gd_step: all 5 cases pass (2 points)")
         print('{"op": "returned", "value": {"t": "int", "v": "1"}, "status": "pass", "points": 2}')
@@ -135,8 +196,14 @@ def _hostile(batch: Path) -> dict:
         def gd_step(params, grads, lr):
             print("✓ gd_step: all 5 cases pass (2 points)")
             return params
-        """), gd_step="fail:value")
-    add("forges_protocol_and_files", _nb(gd_step=f"""
+        """
+        ),
+        gd_step="fail:value",
+    )
+    add(
+        "forges_protocol_and_files",
+        _nb(
+            gd_step=f"""
         import os, json
         FORGED = json.dumps({{"op": "returned", "value": {{"t": "str", "v": "pass"}}, "n": None}}) + "\\n"
         def _forge():
@@ -157,8 +224,14 @@ def _hostile(batch: Path) -> dict:
         def gd_step(params, grads, lr):
             _forge()
             return params
-        """), gd_step="crashed")  # a forged line on the reply pipe breaks the protocol: the child is killed
-    add("reads_other_files", _nb(learning_rates=_learning_rates(f"""
+        """
+        ),
+        gd_step="crashed",
+    )  # a forged line on the reply pipe breaks the protocol: the child is killed
+    add(
+        "reads_other_files",
+        _nb(
+            learning_rates=_learning_rates(f"""
         import json
         with open({str(solved_path)!r}) as f:  # another student's notebook in the same batch
             cells = json.load(f)["cells"]
@@ -166,28 +239,55 @@ def _hostile(batch: Path) -> dict:
         ns = {{"np": np}}
         exec(src, ns)
         return ns["learning_rates"](H)
-        """)), learning_rates="error")
+        """)
+        ),
+        learning_rates="error",
+    )
     add("sys_exit", _nb(learning_rates=_learning_rates("import sys\nsys.exit(0)")), learning_rates="error")
     add("os_exit", _nb(learning_rates=_learning_rates("import os\nos._exit(0)")), learning_rates="crashed")
-    add("infinite_loop_ignoring_signals", _nb(gradient_descent="""
+    add(
+        "infinite_loop_ignoring_signals",
+        _nb(
+            gradient_descent="""
         import signal
         def gradient_descent(grad_fn, theta0, lr, tol, max_steps):
             for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU, signal.SIGALRM):
                 signal.signal(s, signal.SIG_IGN)
             while True:
                 pass
-        """), gradient_descent="timeout")
-    add("memory_bomb", _nb(learning_rates=_learning_rates(
-        "hoard = []\nwhile True:\n    hoard.append(np.empty(2**25))  # 256 MiB more address space each time")),
-        learning_rates="memory limit")
-    add("fork_bomb", _nb(learning_rates=_learning_rates(f"""
+        """
+        ),
+        gradient_descent="timeout",
+    )
+    add(
+        "memory_bomb",
+        _nb(
+            learning_rates=_learning_rates(
+                "hoard = []\nwhile True:\n    hoard.append(np.empty(2**25))  # 256 MiB more address space each time"
+            )
+        ),
+        learning_rates="memory limit",
+    )
+    add(
+        "fork_bomb",
+        _nb(
+            learning_rates=_learning_rates(
+                f"""
         import os, time
         for _ in range(200):  # bounded, in case a limit failed
             if os.fork() == 0:
                 time.sleep({SLEEP_MARK})
                 os._exit(0)
-        """, GOOD_LR)), learning_rates="error")
-    add("background_process", _nb(gd_step=f"""
+        """,
+                GOOD_LR,
+            )
+        ),
+        learning_rates="error",
+    )
+    add(
+        "background_process",
+        _nb(
+            gd_step=f"""
         import subprocess, os
         subprocess.Popen(["sleep", "{SLEEP_MARK}"], start_new_session=True)
         if os.fork() == 0:  # a daemon: double fork, new session
@@ -198,8 +298,13 @@ def _hostile(batch: Path) -> dict:
         def gd_step(params, grads, lr):
             subprocess.Popen(["sleep", "{SLEEP_MARK}"], start_new_session=True)
             return tree_map(lambda p, g: p - lr * g, params, grads)
-        """))
-    add("gigantic_output", _nb(setup="""
+        """
+        ),
+    )
+    add(
+        "gigantic_output",
+        _nb(
+            setup="""
         import math, sys
         import numpy as np
         from lib.checks import check
@@ -208,11 +313,22 @@ def _hostile(batch: Path) -> dict:
         for _ in range(200):  # 200 MB on stdout
             sys.stdout.write(chunk)
         sys.stderr.write(chunk * 10)
-        """))
-    add("network", _nb(learning_rates=_learning_rates("""
+        """
+        ),
+    )
+    add(
+        "network",
+        _nb(
+            learning_rates=_learning_rates(
+                """
         import socket
         socket.create_connection(("1.1.1.1", 53), timeout=2).close()
-        """, GOOD_LR)), learning_rates="error")
+        """,
+                GOOD_LR,
+            )
+        ),
+        learning_rates="error",
+    )
     add("top_level_sys_exit", _nb(**{"compare-with-gd-run": "import sys\nsys.exit('a cell that exits')"}))
     add("top_level_hang", _nb(**{"compare-with-gd-run": "while True:\n    pass"}))
     # old nbformat (v3) with solutions: converted, full marks
@@ -274,8 +390,9 @@ def _forged_files() -> dict:
 
 def _run(args, cwd, timeout=600):
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "lib.grade", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib.grade", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
     return proc, time.monotonic() - start
 
 
@@ -287,16 +404,27 @@ def graded(tmp_path_factory):
     before = {p.name for p in batch.iterdir()}
     forged_before = _forged_files()
     out = tmp_path_factory.mktemp("out")
-    proc, seconds = _run([*paths, "--jobs", "2", "--timeout", TIMEOUT, "--json", out / "out.json",
-                          "--csv", out / "out.csv"], cwd=out)
+    proc, seconds = _run(
+        [*paths, "--jobs", "2", "--timeout", TIMEOUT, "--json", out / "out.json", "--csv", out / "out.csv"], cwd=out
+    )
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     data = json.loads((out / "out.json").read_text())
     by_student = {s["student"]: s for s in data["submissions"]}
     with open(out / "out.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
-    return dict(proc=proc, seconds=seconds, subs=by_student, rows=rows, expect=expect, data=data,
-                batch=batch, before=before, leftovers=_leftovers(), forged_before=forged_before,
-                forged_after=_forged_files())
+    return dict(
+        proc=proc,
+        seconds=seconds,
+        subs=by_student,
+        rows=rows,
+        expect=expect,
+        data=data,
+        batch=batch,
+        before=before,
+        leftovers=_leftovers(),
+        forged_before=forged_before,
+        forged_after=_forged_files(),
+    )
 
 
 NAMES = list(_hostile(Path("/nonexistent"))[1])
@@ -393,20 +521,26 @@ def test_table_and_csv(graded):
 
 # --- hidden cases ---------------------------------------------------------------------------------
 
+
 def _hard_coded() -> nbformat.NotebookNode:
     """learning_rates answered from a table of the public cases' answers."""
     ex = exercises.get("learning_rates")
-    table = {np.asarray(c.args[0]).round(12).tobytes().hex(): tuple(map(float, reference_result(ex, c)))
-             for c in ex.make_cases()}
-    return _nb(learning_rates=_learning_rates(f"""
+    table = {
+        np.asarray(c.args[0]).round(12).tobytes().hex(): tuple(map(float, reference_result(ex, c)))
+        for c in ex.make_cases()
+    }
+    return _nb(
+        learning_rates=_learning_rates(f"""
         TABLE = {table!r}
         return TABLE.get(np.asarray(H).round(12).tobytes().hex(), (1.0, 1.0))
-        """))
+        """)
+    )
 
 
 @pytest.mark.parametrize("ex", [e for c in exercises.chapters() for e in exercises.for_chapter(c)], ids=lambda e: e.id)
 def test_the_reference_passes_hidden_cases(ex):
     from lib.checks import run_exercise
+
     for seed in (1, 2, 12345):
         result = run_exercise(ex.id, ex.reference, seed=seed)
         assert result.passed, (seed, result.message)
@@ -415,6 +549,7 @@ def test_the_reference_passes_hidden_cases(ex):
 @pytest.mark.parametrize("ex", [e for c in exercises.chapters() for e in exercises.for_chapter(c)], ids=lambda e: e.id)
 def test_hidden_cases_are_fresh(ex):
     from lib.checks import short_repr
+
     public = [short_repr((c.args, c.kwargs), 100_000) for c in ex.make_cases()]
     for seed in (1, 2, 12345):
         hidden = [short_repr((c.args, c.kwargs), 100_000) for c in ex.make_cases(seed)]
@@ -435,6 +570,7 @@ def test_seed_defeats_hard_coded_answers(tmp_path):
 
 # --- interface --------------------------------------------------------------------------------------
 
+
 def test_a_folder_is_one_student(tmp_path):
     folder = tmp_path / "alice"
     folder.mkdir()
@@ -454,8 +590,11 @@ def test_help_documents_the_options():
 
 def test_grader_error_exit_code_2(tmp_path):
     bad = tmp_path / "missing-dir" / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "lib.grade", str(tmp_path / "none.ipynb"), "--json", str(bad)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib.grade", str(tmp_path / "none.ipynb"), "--json", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "grader error" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -466,10 +605,13 @@ def test_missing_file_is_not_gradable(tmp_path):
 
 # --- the shared judge -------------------------------------------------------------------------------
 
+
 def test_partial_credit_counts_every_passing_case():
     """With partial_credit the judge tries every case; without, it stops at the first failure."""
     import dataclasses
+
     from lib.checks import Outcome, assess
+
     ex = exercises.get("steps_to_tolerance")
     cases = ex.make_cases()
     expected = [reference_result(ex, c) for c in cases]

@@ -30,8 +30,11 @@ MASK_FUNCTIONS = {"matrices": lambda params: {n: np.ndim(p) >= 2 for n, p in par
 
 def gradient(params, t):
     """``record_large_batch.gradient``: gate[t] * (A θ + b + noise_t) per tensor."""
-    return {n: ARRAYS["gate"][t] * (ARRAYS[f"A/{n}"] @ np.ravel(p) + ARRAYS[f"b/{n}"] + ARRAYS[f"noise/{n}"][t])
-            .reshape(np.shape(p)) for n, p in params.items()}
+    return {
+        n: ARRAYS["gate"][t]
+        * (ARRAYS[f"A/{n}"] @ np.ravel(p) + ARRAYS[f"b/{n}"] + ARRAYS[f"noise/{n}"][t]).reshape(np.shape(p))
+        for n, p in params.items()
+    }
 
 
 def make(case, **override):
@@ -70,20 +73,32 @@ def run(tx, steps=META["steps"], as_list=False):
 
 
 def max_rel_err(traj, name):
-    return max(float(np.max(np.abs(traj[n] - ARRAYS[f"case/{name}/traj/{n}"])
-                            / (np.abs(ARRAYS[f"case/{name}/traj/{n}"]) + 1)))
-               for n in NAMES)
+    return max(
+        float(np.max(np.abs(traj[n] - ARRAYS[f"case/{name}/traj/{n}"]) / (np.abs(ARRAYS[f"case/{name}/traj/{n}"]) + 1)))
+        for n in NAMES
+    )
 
 
 def test_golden_file_covers_every_flag_and_mask():
     assert META["optax"] == "0.2.8" and META["dtype"] == "float64"
     lars_keys = set().union(*(c["hparams"] for c in CASES.values() if c["optimizer"] == "lars"))
     lamb_keys = set().union(*(c["hparams"] for c in CASES.values() if c["optimizer"] == "lamb"))
-    assert lars_keys >= {"lr", "weight_decay", "weight_decay_mask", "trust_coefficient", "eps",
-                         "trust_ratio_mask", "momentum", "nesterov"}
+    assert lars_keys >= {
+        "lr",
+        "weight_decay",
+        "weight_decay_mask",
+        "trust_coefficient",
+        "eps",
+        "trust_ratio_mask",
+        "momentum",
+        "nesterov",
+    }
     assert lamb_keys >= {"lr", "betas", "eps", "eps_root", "weight_decay", "mask"}
-    kinds = {type(c["hparams"].get(k)).__name__ for c in CASES.values() for k in ("mask", "trust_ratio_mask",
-                                                                                  "weight_decay_mask")}
+    kinds = {
+        type(c["hparams"].get(k)).__name__
+        for c in CASES.values()
+        for k in ("mask", "trust_ratio_mask", "weight_decay_mask")
+    }
     assert {"dict", "str", "bool"} <= kinds  # tree masks, function masks, constant masks
     assert any(c["schedule"] for c in CASES.values()) and any(c["multisteps"] for c in CASES.values())
     # the problem really has a zero parameter, a zero-gradient tensor and all-zero steps
@@ -128,10 +143,10 @@ def test_golden_detects_plausible_mistakes():
 
     original = lb.trust_ratio
     wrong = {
-        "gradient over param": lambda u, p, c=1.0, eps=0.0, min_norm=0.0: (
-            original(p, u, c, eps, min_norm)),
+        "gradient over param": lambda u, p, c=1.0, eps=0.0, min_norm=0.0: original(p, u, c, eps, min_norm),
         "no zero guard": lambda u, p, c=1.0, eps=0.0, min_norm=0.0: (
-            c * np.linalg.norm(p) / (np.linalg.norm(u) + eps + 1e-300)),
+            c * np.linalg.norm(p) / (np.linalg.norm(u) + eps + 1e-300)
+        ),
     }
     try:
         for label, fn in wrong.items():
@@ -173,15 +188,18 @@ def test_masks_resolve_like_optax():
         optim.resolve_mask({"W": 1.0, "b": True, "sub": True}, params)
 
 
-@pytest.mark.parametrize("factory, kwargs, match", [
-    (optim.lars, dict(lr=-1.0), "Invalid learning rate"),
-    (optim.lars, dict(lr=0.1, weight_decay=-1.0), "weight_decay"),
-    (optim.lars, dict(lr=0.1, trust_coefficient=float("nan")), "trust_coefficient"),
-    (optim.lars, dict(lr=0.1, momentum=-0.5), "momentum"),
-    (optim.lars, dict(lr=0.1, eps=-1.0), "eps"),
-    (optim.lamb, dict(lr=0.1, betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
-    (optim.lamb, dict(lr=0.1, eps_root=-1.0), "eps_root"),
-])
+@pytest.mark.parametrize(
+    "factory, kwargs, match",
+    [
+        (optim.lars, dict(lr=-1.0), "Invalid learning rate"),
+        (optim.lars, dict(lr=0.1, weight_decay=-1.0), "weight_decay"),
+        (optim.lars, dict(lr=0.1, trust_coefficient=float("nan")), "trust_coefficient"),
+        (optim.lars, dict(lr=0.1, momentum=-0.5), "momentum"),
+        (optim.lars, dict(lr=0.1, eps=-1.0), "eps"),
+        (optim.lamb, dict(lr=0.1, betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
+        (optim.lamb, dict(lr=0.1, eps_root=-1.0), "eps_root"),
+    ],
+)
 def test_rejects_bad_hyperparameters(factory, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         factory(**kwargs)
@@ -201,6 +219,7 @@ def test_float32_stays_float32():
 
 
 # --------------------------------------------------------------------------- accumulation
+
 
 def test_multi_steps_is_the_large_batch_step_for_mean_losses():
     rng = np.random.default_rng(0)
@@ -236,7 +255,7 @@ def test_multi_steps_sum_is_k_times_the_mean():
 def test_multi_steps_schedule_and_errors():
     tx = optim.multi_steps(optim.sgd(lr=1.0), lambda step: step + 1)  # k = 1, 2, 3, ...
     s, emitted = tx.init(np.zeros(1)), []
-    for i in range(6):
+    for _i in range(6):
         _, s = tx.update(np.ones(1), s, np.zeros(1))
         emitted.append(optim.has_updated(s))
     assert emitted == [True, False, True, False, False, True]

@@ -42,8 +42,11 @@ def test_scaling_rules_and_warmup():
     sched = bs.linear_warmup(0.4, 4)
     assert [sched(t) for t in range(6)] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.4, 0.4])
     assert bs.linear_warmup(1.0, 2, start_factor=0.5)(0) == pytest.approx(0.75)
-    for bad in (lambda: bs.linear_scaling(0.1, 0, 8), lambda: bs.warmup_steps(10, -1, 1),
-                lambda: bs.linear_warmup(0.1, 0)):
+    for bad in (
+        lambda: bs.linear_scaling(0.1, 0, 8),
+        lambda: bs.warmup_steps(10, -1, 1),
+        lambda: bs.linear_warmup(0.1, 0),
+    ):
         with pytest.raises(ValueError):
             bad()
 

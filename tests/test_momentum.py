@@ -10,8 +10,8 @@ import pytest
 import sympy as sp
 
 import lib.theory.momentum_forms as M
-from lib.theory import quadratic_rates
 from lib import functions, optim
+from lib.theory import quadratic_rates
 
 STEPS = 60
 
@@ -30,6 +30,7 @@ def drop_schedule(lr, at=20, factor=0.1):
 
 # --------------------------------------------------------------------------- doctests
 
+
 @pytest.mark.parametrize("module", [M, quadratic_rates])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
@@ -38,11 +39,15 @@ def test_doctests(module):
 
 # --------------------------------------------------------------------------- equivalences
 
-@pytest.mark.parametrize("f, start, lr, mu", [
-    (tilted_quadratic(), (-1.5, 1.0), 0.05, 0.9),
-    (functions.rosenbrock(), (-1.2, 1.0), 5e-4, 0.9),
-    (functions.saddle(), (1.5, 0.01), 0.1, 0.5),
-])
+
+@pytest.mark.parametrize(
+    "f, start, lr, mu",
+    [
+        (tilted_quadratic(), (-1.5, 1.0), 0.05, 0.9),
+        (functions.rosenbrock(), (-1.2, 1.0), 5e-4, 0.9),
+        (functions.saddle(), (1.5, 0.01), 0.1, 0.5),
+    ],
+)
 def test_all_forms_equal_torch_for_a_constant_learning_rate(f, start, lr, mu):
     ref = sgd_path(f, start, lr=lr, momentum=mu)
     assert np.allclose(M.run("torch", f.grad, start, lr, mu, STEPS), ref, rtol=1e-12, atol=1e-12)
@@ -58,11 +63,11 @@ def test_lr_inside_differs_after_a_learning_rate_drop_and_the_correction_fixes_i
     ref = sgd_path(f, start, lr=schedule, momentum=mu)
     assert np.allclose(M.run("torch", f.grad, start, schedule, mu, STEPS), ref, rtol=1e-12)
     # the lr-outside forms follow the schedule exactly (EMA with α_t = η_t / (1 − β))
-    assert np.allclose(M.run("ema", f.grad, start, lambda t: schedule(t) / (1 - mu), mu, STEPS), ref,
-                       rtol=1e-10, atol=1e-14)
+    assert np.allclose(
+        M.run("ema", f.grad, start, lambda t: schedule(t) / (1 - mu), mu, STEPS), ref, rtol=1e-10, atol=1e-14
+    )
     assert np.allclose(M.run("sign_flipped", f.grad, start, schedule, mu, STEPS), ref, rtol=1e-12)
-    assert np.allclose(M.run("corrected_lr_inside", f.grad, start, schedule, mu, STEPS), ref,
-                       rtol=1e-10, atol=1e-14)
+    assert np.allclose(M.run("corrected_lr_inside", f.grad, start, schedule, mu, STEPS), ref, rtol=1e-10, atol=1e-14)
     # the lr-inside forms agree before the drop and not after
     for form in ("lr_inside", "heavy_ball"):
         path = M.run(form, f.grad, start, schedule, mu, STEPS)
@@ -94,12 +99,14 @@ def test_torch_dampening_is_not_ema_at_the_first_step():
         _, state = tx.update(g, state, np.zeros(2))
         v = beta * v + (1 - beta) * g
         buf = state[0].momentum_buffer
-        assert np.allclose(buf - v, beta**t * g)           # the gap decays like β^t
+        assert np.allclose(buf - v, beta**t * g)  # the gap decays like β^t
 
 
 def test_nesterov_lookahead_points_are_torch_iterates():
-    for f, start, lr, mu in [(functions.rosenbrock(), (-1.2, 1.0), 5e-4, 0.9),
-                             (tilted_quadratic(), (-1.5, 1.0), 0.05, 0.95)]:
+    for f, start, lr, mu in [
+        (functions.rosenbrock(), (-1.2, 1.0), 5e-4, 0.9),
+        (tilted_quadratic(), (-1.5, 1.0), 0.05, 0.95),
+    ]:
         ref = sgd_path(f, start, lr=lr, momentum=mu, nesterov=True)
         theta = np.array(start, dtype=float)
         v = np.zeros(2)
@@ -142,23 +149,24 @@ def test_run_stops_when_diverging():
 
 # --------------------------------------------------------------------------- quadratic theory
 
+
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_iteration_matrix_reproduces_sgd_in_one_dimension(nesterov):
     lam, lr, mu = 3.0, 0.2, 0.7
-    path = optim.run(optim.sgd(lr=lr, momentum=mu, nesterov=nesterov), lambda p: lam * p,
-                     np.array([1.0]), 30)[:, 0]
+    path = optim.run(optim.sgd(lr=lr, momentum=mu, nesterov=nesterov), lambda p: lam * p, np.array([1.0]), 30)[:, 0]
     A = quadratic_rates.momentum_iteration_matrix(lr, mu, lam, nesterov=nesterov)
     for t in range(1, 30):
         assert A[0] @ [path[t], path[t - 1]] == pytest.approx(path[t + 1], rel=1e-12, abs=1e-15)
-    assert np.allclose(np.sort_complex(np.linalg.eigvals(A)),
-                       np.sort_complex(quadratic_rates.momentum_eigenvalues(lr, mu, lam, nesterov)))
+    assert np.allclose(
+        np.sort_complex(np.linalg.eigvals(A)),
+        np.sort_complex(quadratic_rates.momentum_eigenvalues(lr, mu, lam, nesterov)),
+    )
 
 
 def _measured(f, lr, mu, nesterov, rho):
-    nesterov = nesterov and mu > 0                       # torch: Nesterov needs a momentum
+    nesterov = nesterov and mu > 0  # torch: Nesterov needs a momentum
     steps = int(min(3000, max(200, 150 / max(abs(math.log(rho)), 1e-3))))
-    path = optim.run(optim.sgd(lr=lr, momentum=mu, nesterov=nesterov), f.grad, np.ones(f.dim),
-                     steps, max_norm=math.inf)
+    path = optim.run(optim.sgd(lr=lr, momentum=mu, nesterov=nesterov), f.grad, np.ones(f.dim), steps, max_norm=math.inf)
     errors = np.linalg.norm(path, axis=1)
     k = len(errors) - 1
     return quadratic_rates.empirical_rate(errors, k // 3)
@@ -181,10 +189,13 @@ def test_contraction_factor_matches_runs(nesterov, mu, x):
 
 def test_momentum_zero_is_gradient_descent():
     lrs = np.linspace(0.01, 0.25, 9)
-    assert np.allclose(quadratic_rates.momentum_contraction_factor(lrs, 0.0, [1.0, 9.0]),
-                       quadratic_rates.contraction_factor(lrs, [1.0, 9.0]))
+    assert np.allclose(
+        quadratic_rates.momentum_contraction_factor(lrs, 0.0, [1.0, 9.0]),
+        quadratic_rates.contraction_factor(lrs, [1.0, 9.0]),
+    )
     assert quadratic_rates.momentum_critical_learning_rate(0.0, [1.0, 9.0]) == pytest.approx(
-        quadratic_rates.critical_learning_rate([1.0, 9.0]))
+        quadratic_rates.critical_learning_rate([1.0, 9.0])
+    )
 
 
 @pytest.mark.parametrize("mu", [0.0, 0.3, 0.8, 0.95])
@@ -220,7 +231,7 @@ def test_optimal_pair_is_the_grid_minimum_and_matches_a_run(kappa):
     assert quadratic_rates.momentum_contraction_factor(lrs, mus, lam).min() >= rate - 1e-6
     assert rate < quadratic_rates.optimal_rate(kappa)
     f = functions.quadratic(lam)
-    steps = int(min(400, 250 / -math.log(rate)))           # stay far above underflow
+    steps = int(min(400, 250 / -math.log(rate)))  # stay far above underflow
     path = optim.run(optim.sgd(lr=lr_star, momentum=mu_star), f.grad, np.ones(2), steps)
     errors = np.linalg.norm(path, axis=1)
     # at the optimum both extreme modes are critically damped: error ~ t ρ^t
@@ -229,13 +240,16 @@ def test_optimal_pair_is_the_grid_minimum_and_matches_a_run(kappa):
     assert quadratic_rates.empirical_rate(errors, steps // 3) == pytest.approx(rate, rel=0.01)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: quadratic_rates.momentum_contraction_factor(0.1, 1.0, [1.0]), r"\[0, 1\)"),
-    (lambda: quadratic_rates.momentum_contraction_factor(0.1, 0.5, [-1.0]), "positive definite"),
-    (lambda: quadratic_rates.critical_momentum(5.0, 1.0), "0 < lr"),
-    (lambda: quadratic_rates.momentum_optimal_rate(0.5), ">= 1"),
-    (lambda: quadratic_rates.momentum_critical_learning_rate(-0.1, [1.0]), "momentum"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: quadratic_rates.momentum_contraction_factor(0.1, 1.0, [1.0]), r"\[0, 1\)"),
+        (lambda: quadratic_rates.momentum_contraction_factor(0.1, 0.5, [-1.0]), "positive definite"),
+        (lambda: quadratic_rates.critical_momentum(5.0, 1.0), "0 < lr"),
+        (lambda: quadratic_rates.momentum_optimal_rate(0.5), ">= 1"),
+        (lambda: quadratic_rates.momentum_critical_learning_rate(-0.1, [1.0]), "momentum"),
+    ],
+)
 def test_bad_input_is_explained(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -244,6 +258,7 @@ def test_bad_input_is_explained(call, message):
 def test_exercise_references_chain_into_the_reference_forms():
     """The graded step exercises (checked against lib.optim.sgd) agree with lib.theory.momentum_forms."""
     from lib.exercises import momentum as E
+
     f = functions.rosenbrock()
     lr, mu = 5e-4, 0.9
     theta, buf = np.array(f.start), None
@@ -258,5 +273,8 @@ def test_exercise_references_chain_into_the_reference_forms():
         assert np.allclose(theta_nag, look + mu * v, rtol=1e-10)
     for form in ("ema", "sign_flipped", "lr_inside"):
         torch_lr, torch_mu = E.torch_momentum_hparams(form, 0.01, 0.9)
-        assert np.allclose(M.run(form, f.grad, f.start, 0.01, 0.9, 20),
-                           M.run("torch", f.grad, f.start, torch_lr, torch_mu, 20), rtol=1e-10)
+        assert np.allclose(
+            M.run(form, f.grad, f.start, 0.01, 0.9, 20),
+            M.run("torch", f.grad, f.start, torch_lr, torch_mu, 20),
+            rtol=1e-10,
+        )

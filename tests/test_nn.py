@@ -12,8 +12,15 @@ import lib.nn
 from lib import nn
 from lib.gradcheck import check_gradient
 from lib.nn import (
-    Model, accuracy, linear_backward, linear_forward, mlp, relu_backward, relu_forward,
-    softmax_cross_entropy, softmax_regression,
+    Model,
+    accuracy,
+    linear_backward,
+    linear_forward,
+    mlp,
+    relu_backward,
+    relu_forward,
+    softmax_cross_entropy,
+    softmax_regression,
 )
 
 TOL = 1e-6
@@ -36,7 +43,7 @@ def _passes(f, grad, x):
 def test_linear_layer_gradients():
     rng = np.random.default_rng(0)
     x = {"X": rng.standard_normal((5, 4)), "W": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}
-    R = rng.standard_normal((5, 3))                # L = sum(R * Z), so dL/dZ = R
+    R = rng.standard_normal((5, 3))  # L = sum(R * Z), so dL/dZ = R
 
     def f(p):
         return float(np.sum(R * linear_forward(p["X"], p["W"], p["b"])[0]))
@@ -52,13 +59,12 @@ def test_linear_layer_gradients():
 def test_relu_gradient_away_from_the_kink():
     rng = np.random.default_rng(1)
     Z = rng.standard_normal((6, 5))
-    Z = np.where(np.abs(Z) < 0.1, 0.5, Z)           # keep |z| >= 0.1 so finite differences see no kink
+    Z = np.where(np.abs(Z) < 0.1, 0.5, Z)  # keep |z| >= 0.1 so finite differences see no kink
     R = rng.standard_normal(Z.shape)
-    _passes(lambda z: float(np.sum(R * relu_forward(z)[0])),
-            lambda z: relu_backward(R, relu_forward(z)[1]), Z)
+    _passes(lambda z: float(np.sum(R * relu_forward(z)[0])), lambda z: relu_backward(R, relu_forward(z)[1]), Z)
     out, mask = relu_forward(np.array([-1.0, 0.0, 3.0]))
     assert out.tolist() == [0.0, 0.0, 3.0]
-    assert relu_backward(np.ones(3), mask).tolist() == [0.0, 0.0, 1.0]   # 0 at the kink, as torch
+    assert relu_backward(np.ones(3), mask).tolist() == [0.0, 0.0, 1.0]  # 0 at the kink, as torch
 
 
 def test_softmax_cross_entropy_value_and_gradient():
@@ -122,14 +128,22 @@ def _problem(d=6, C=4, n=9, seed=0):
     return rng.standard_normal((n, d)), rng.integers(0, C, size=n)
 
 
-@pytest.mark.parametrize("model", [
-    softmax_regression(6, 4), softmax_regression(6, 4, init="glorot"),
-    mlp((6, 5, 4)), mlp((6, 5, 4), init="glorot"), mlp((6, 8, 5, 4)), mlp((6, 4)),
-], ids=lambda m: m.name)
+@pytest.mark.parametrize(
+    "model",
+    [
+        softmax_regression(6, 4),
+        softmax_regression(6, 4, init="glorot"),
+        mlp((6, 5, 4)),
+        mlp((6, 5, 4), init="glorot"),
+        mlp((6, 8, 5, 4)),
+        mlp((6, 4)),
+    ],
+    ids=lambda m: m.name,
+)
 def test_model_gradients_pass_the_gradient_check(model):
     X, y = _problem()
     params = model.init(3)
-    if "softmax" in model.name:                       # move away from the symmetric zero start
+    if "softmax" in model.name:  # move away from the symmetric zero start
         params = {k: v + 0.1 * np.random.default_rng(4).standard_normal(v.shape) for k, v in params.items()}
     loss, grads = model.loss_and_grad(params, X, y)
     assert list(grads) == list(params)
@@ -153,7 +167,7 @@ def test_initialisations():
     m = mlp((400, 300, 10))
     p = m.init(0)
     assert list(p) == ["W1", "b1", "W2", "b2"] and m.name == "mlp(400, 300, 10)"
-    assert p["W1"].std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)        # He
+    assert p["W1"].std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)  # He
     assert np.all(p["b1"] == 0) and np.all(p["b2"] == 0)
     g = mlp((400, 300, 10), init="glorot").init(0)
     a = np.sqrt(6 / 700)
@@ -230,8 +244,9 @@ def test_l2_regularized_adds_penalty_and_gradient():
     base = nn.softmax_regression(3, 4).loss_and_grad(params, X, y)[0]
     loss, _ = model.loss_and_grad(params, X, y)
     assert np.isclose(loss, base + 0.15 * (np.sum(params["W"] ** 2) + np.sum(params["b"] ** 2)))
-    result = check_gradient(lambda p: model.loss_and_grad(p, X, y)[0],
-                            lambda p: model.loss_and_grad(p, X, y)[1], params, tol=1e-6)
+    result = check_gradient(
+        lambda p: model.loss_and_grad(p, X, y)[0], lambda p: model.loss_and_grad(p, X, y)[1], params, tol=1e-6
+    )
     assert result.passed, result
     with pytest.raises(ValueError, match="weight_decay"):
         nn.l2_regularized(model, -1.0)

@@ -14,7 +14,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(
-    p for p in [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("exercises/*.ipynb"), *ROOT.glob("exercises/source/*.ipynb")]
+    p
+    for p in [*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("exercises/*.ipynb"), *ROOT.glob("exercises/source/*.ipynb")]
     if ".ipynb_checkpoints" not in p.parts
 )
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -44,8 +45,9 @@ def test_notebook_is_clean(path: Path):
         source = "".join(cell["source"])
         match = ABSOLUTE_PATH.search(source)
         assert match is None, f"{where} contains an absolute path ({match.group(0)}...): use relative paths"
-        assert "pip install" not in source or cell["cell_type"] == "markdown", \
+        assert "pip install" not in source or cell["cell_type"] == "markdown", (
             f"{where} installs packages: dependencies belong in requirements.txt"
+        )
 
 
 def _toc_files() -> list[str]:
@@ -83,16 +85,20 @@ def test_book_config_is_offline():
     assert sphinx["intersphinx_mapping"] == {}, "intersphinx would fetch inventories from the network"
     assert "://" not in sphinx["mathjax_path"], "MathJax must be served by the site, not a CDN"
     assert sphinx["html_extra_path"] == ["_vendor"]
-    assert not (ROOT / "_static").exists() or not list((ROOT / "_static").rglob("*.js")), \
+    assert not (ROOT / "_static").exists() or not list((ROOT / "_static").rglob("*.js")), (
         "vendored JavaScript under _static/ would be injected into every page"
+    )
     assert cfg["execute"]["execute_notebooks"] == "cache"
     assert cfg["repository"]["url"].startswith("https://")
 
 
 def test_requirements_never_include_torch_or_jax():
     reqs = (ROOT / "requirements.txt").read_text().lower()
-    names = {re.split(r"[<>=!~\[; ]", line.strip())[0] for line in reqs.splitlines()
-             if line.strip() and not line.startswith("#")}
+    names = {
+        re.split(r"[<>=!~\[; ]", line.strip())[0]
+        for line in reqs.splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert not names & {"torch", "jax", "jaxlib", "optax"}
     assert reqs.strip().splitlines()[-1].strip() == "-e .", "requirements.txt must end with `-e .`"
 
@@ -120,8 +126,11 @@ def test_every_literalinclude_names_an_existing_file_and_object():
                     continue
                 obj = re.search(r":pyobject:\s*(\S+)", options)
                 if obj and path.suffix == ".py":
-                    names = {n.name for n in ast.walk(ast.parse(path.read_text()))
-                             if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+                    names = {
+                        n.name
+                        for n in ast.walk(ast.parse(path.read_text()))
+                        if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                    }
                     if obj.group(1).split(".")[-1] not in names:
                         problems.append(f"{page.name}: {target} has no {obj.group(1)}")
     assert not problems, problems

@@ -20,7 +20,13 @@ import pytest
 
 import lib.optim as optim
 from lib.optim import (
-    GradientTransformation, apply_updates, chain, check_grads, identity, run, sgd,
+    GradientTransformation,
+    apply_updates,
+    chain,
+    check_grads,
+    identity,
+    run,
+    sgd,
 )
 from lib.tree import check_same_structure, tree_leaves, tree_map, tree_paths
 
@@ -33,6 +39,7 @@ ATOL = 1e-12
 
 
 # --------------------------------------------------------------------------- golden data
+
 
 def _load(name: str):
     path = DATA / f"{name}.npz"
@@ -125,8 +132,15 @@ def test_golden_file_is_complete():
     assert SGD_META["torch"].startswith("2.13.0")
     assert SGD_META["dtype"] == "float64"
     names = set(_cases(SGD_META))
-    assert {"plain", "momentum", "momentum_dampening", "nesterov", "weight_decay",
-            "momentum_weight_decay_nesterov", "dampening_weight_decay"} <= names
+    assert {
+        "plain",
+        "momentum",
+        "momentum_dampening",
+        "nesterov",
+        "weight_decay",
+        "momentum_weight_decay_nesterov",
+        "dampening_weight_decay",
+    } <= names
     assert any(c["schedule"] for c in SGD_META["cases"])
     for c in SGD_META["cases"]:
         assert c["steps"] >= 100
@@ -181,8 +195,13 @@ def test_tree_map_containers():
     assert type(out["layers"]) is list and type(out["layers"][1]) is Pair
     np.testing.assert_array_equal(out["layers"][0]["W"], 3 * np.ones((2, 2)))
     assert float(out["s"]) == 3.0
-    assert tree_paths(nested) == ["['layers'][0]['W']", "['layers'][0]['b']",
-                                  "['layers'][1][0]", "['layers'][1][1]", "['s']"]
+    assert tree_paths(nested) == [
+        "['layers'][0]['W']",
+        "['layers'][0]['b']",
+        "['layers'][1][0]",
+        "['layers'][1][1]",
+        "['s']",
+    ]
     assert len(tree_leaves(nested)) == 5
 
 
@@ -228,9 +247,11 @@ def test_sgd_rejects_mismatched_grads():
 
 # --------------------------------------------------------------------------- core
 
+
 def _affine(add: float, mul: float, name: str) -> GradientTransformation:
     def update(grads, state, params=None):
         return tree_map(lambda g: (np.asarray(g) + add) * mul, grads), state + (name,)
+
     return GradientTransformation(lambda params: (), update)
 
 
@@ -396,7 +417,7 @@ def test_run_paths_and_early_stop_without_warnings():
         warnings.simplefilter("error")
         path = run(tx, lambda x: 2 * x, np.array([1.0, -1.0]), 20)
         assert path.shape == (21, 2)
-        np.testing.assert_allclose(path[-1], 0.8 ** 20 * np.array([1.0, -1.0]))
+        np.testing.assert_allclose(path[-1], 0.8**20 * np.array([1.0, -1.0]))
         np.testing.assert_array_equal(path[0], [1.0, -1.0])
         # diverging: |x| grows by 1999 each step; stops at the first iterate beyond max_norm
         path = run(sgd(lr=1000.0), lambda x: 2 * x, np.array([1.0, 2.0]), 100)
@@ -422,17 +443,21 @@ def test_run_paths_and_early_stop_without_warnings():
 #   if nesterov and (momentum <= 0 or dampening != 0):
 #       raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(lr=-0.1), "Invalid learning rate"),
-    (dict(lr=-1), "learning rate"),
-    (dict(momentum=-0.5), "Invalid momentum value"),
-    (dict(weight_decay=-1e-4), "Invalid weight_decay value"),
-    (dict(momentum=0.0, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
-    (dict(momentum=0.9, dampening=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
-    (dict(lr=float("nan")), "learning rate"),
-    (dict(momentum=float("nan")), "momentum"),
-    (dict(weight_decay=float("nan")), "weight_decay"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr=-0.1), "Invalid learning rate"),
+        (dict(lr=-1), "learning rate"),
+        (dict(momentum=-0.5), "Invalid momentum value"),
+        (dict(weight_decay=-1e-4), "Invalid weight_decay value"),
+        (dict(momentum=0.0, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+        (dict(momentum=0.9, dampening=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+        (dict(lr=float("nan")), "learning rate"),
+        (dict(momentum=float("nan")), "momentum"),
+        (dict(weight_decay=float("nan")), "weight_decay"),
+    ],
+)
 def test_sgd_rejects_invalid_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sgd(**kwargs)
@@ -451,8 +476,7 @@ def test_sgd_rejects_non_number_lr(bad):
         sgd(lr=bad)
 
 
-@pytest.mark.parametrize("value, step", [(-0.1, 0), (float("nan"), 0), (-1.0, 2), (float("nan"), 3),
-                                         (float("inf"), 1)])
+@pytest.mark.parametrize("value, step", [(-0.1, 0), (float("nan"), 0), (-1.0, 2), (float("nan"), 3), (float("inf"), 1)])
 def test_callable_lr_checked_at_update_time(value, step):
     tx = sgd(lr=lambda t: value if t == step else 0.1, momentum=0.9)  # construction is fine
     p = np.ones(2)

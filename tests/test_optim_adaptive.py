@@ -68,8 +68,10 @@ STATE_FIELDS = {
     "square_avg": (optim.ScaleByRmsState, "square_avg"),
     "grad_avg": (optim.ScaleByRmsState, "grad_avg"),
     "momentum_buffer": (optim.TraceState, "momentum_buffer"),
-    "exp_avg": ((optim.ScaleByAdamState, optim.ScaleByAdamaxState, optim.ScaleByNadamState,
-                 optim.ScaleByRadamState), "mu"),
+    "exp_avg": (
+        (optim.ScaleByAdamState, optim.ScaleByAdamaxState, optim.ScaleByNadamState, optim.ScaleByRadamState),
+        "mu",
+    ),
     "exp_avg_sq": ((optim.ScaleByAdamState, optim.ScaleByNadamState, optim.ScaleByRadamState), "nu"),
     "max_exp_avg_sq": (optim.ScaleByAdamState, "nu_max"),
     "exp_inf": (optim.ScaleByAdamaxState, "u_inf"),
@@ -118,6 +120,7 @@ def run_golden(file, name, as_list=False):
 
 # --------------------------------------------------------------------------- golden data
 
+
 @pytest.mark.skipif(not CASES, reason="golden files missing: run make golden")
 def test_golden_files_cover_every_optimizer_and_flag():
     meta, data = GOLDEN["adaptive_torch"]
@@ -125,12 +128,26 @@ def test_golden_files_cover_every_optimizer_and_flag():
     libs = {c["lib"] for c in meta["cases"]}
     assert libs == {"adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam"}
     flags = {(c["lib"], k) for c in meta["cases"] for k, v in c["hparams"].items() if v not in (0, 0.0, False)}
-    for flag in [("adagrad", "lr_decay"), ("adagrad", "weight_decay"), ("adagrad", "initial_accumulator_value"),
-                 ("rmsprop", "centered"), ("rmsprop", "momentum"), ("rmsprop", "weight_decay"),
-                 ("rmsprop", "alpha"), ("adam", "amsgrad"), ("adam", "weight_decay"),
-                 ("adam", "decoupled_weight_decay"), ("adam", "betas"), ("adamw", "amsgrad"),
-                 ("adamax", "weight_decay"), ("nadam", "weight_decay"), ("nadam", "decoupled_weight_decay"),
-                 ("nadam", "momentum_decay"), ("radam", "weight_decay"), ("radam", "decoupled_weight_decay")]:
+    for flag in [
+        ("adagrad", "lr_decay"),
+        ("adagrad", "weight_decay"),
+        ("adagrad", "initial_accumulator_value"),
+        ("rmsprop", "centered"),
+        ("rmsprop", "momentum"),
+        ("rmsprop", "weight_decay"),
+        ("rmsprop", "alpha"),
+        ("adam", "amsgrad"),
+        ("adam", "weight_decay"),
+        ("adam", "decoupled_weight_decay"),
+        ("adam", "betas"),
+        ("adamw", "amsgrad"),
+        ("adamax", "weight_decay"),
+        ("nadam", "weight_decay"),
+        ("nadam", "decoupled_weight_decay"),
+        ("nadam", "momentum_decay"),
+        ("radam", "weight_decay"),
+        ("radam", "decoupled_weight_decay"),
+    ]:
         assert flag in flags, flag
     scheduled = {c["lib"] for c in meta["cases"] if c["schedule"]}
     assert {"adam", "adagrad", "adamw", "nadam", "radam", "rmsprop"} <= scheduled
@@ -148,10 +165,19 @@ def test_matches_reference(file, name):
     run_golden(file, name)
 
 
-@pytest.mark.parametrize("name", ["adagrad_weight_decay_initial_accumulator", "rmsprop_all_flags",
-                                  "adam_amsgrad", "adamw_amsgrad_schedule", "adamax_weight_decay_betas",
-                                  "nadam_decoupled_weight_decay", "radam_decoupled_weight_decay",
-                                  "adabelief_nesterov"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "adagrad_weight_decay_initial_accumulator",
+        "rmsprop_all_flags",
+        "adam_amsgrad",
+        "adamw_amsgrad_schedule",
+        "adamax_weight_decay_betas",
+        "nadam_decoupled_weight_decay",
+        "radam_decoupled_weight_decay",
+        "adabelief_nesterov",
+    ],
+)
 def test_matches_reference_with_list_params(name):
     if not CASES:
         pytest.skip("golden files missing")
@@ -188,14 +214,17 @@ def test_golden_detects_plausible_mistakes():
 
 # --------------------------------------------------------------------------- structure
 
+
 def test_adamw_is_adam_with_the_decay_link_moved():
     params = {"w": np.array([1.0, -2.0]), "s": np.array(0.5)}
     grads = {"w": np.array([0.3, 0.1]), "s": np.array(-1.0)}
     l2 = chain(optim.add_decayed_weights(0.1), optim.scale_by_adam(), optim.scale_by_learning_rate(0.1))
     decoupled = chain(optim.scale_by_adam(), optim.add_decayed_weights(0.1), optim.scale_by_learning_rate(0.1))
-    for named, reference in [(optim.adam(lr=0.1, weight_decay=0.1), l2),
-                             (optim.adamw(lr=0.1, weight_decay=0.1), decoupled),
-                             (optim.adam(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True), decoupled)]:
+    for named, reference in [
+        (optim.adam(lr=0.1, weight_decay=0.1), l2),
+        (optim.adamw(lr=0.1, weight_decay=0.1), decoupled),
+        (optim.adam(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True), decoupled),
+    ]:
         s1, s2, p = named.init(params), reference.init(params), params
         for _ in range(3):
             u1, s1 = named.update(grads, s1, p)
@@ -215,15 +244,22 @@ def test_defaults_are_torchs():
         "adagrad": dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10),
         "rmsprop": dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False),
         # mask: chapter 06's keyword-only decay mask (optax's; torch uses parameter groups)
-        "adam": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-                     decoupled_weight_decay=False, mask=None),
+        "adam": dict(
+            lr=1e-3,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+            weight_decay=0,
+            amsgrad=False,
+            decoupled_weight_decay=False,
+            mask=None,
+        ),
         "adamw": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, mask=None),
         "adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
-        "nadam": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-                      decoupled_weight_decay=False),
+        "nadam": dict(
+            lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False
+        ),
         "radam": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False),
-        "adabelief": dict(lr=inspect.Parameter.empty, betas=(0.9, 0.999), eps=1e-16, eps_root=1e-16,
-                          nesterov=False),
+        "adabelief": dict(lr=inspect.Parameter.empty, betas=(0.9, 0.999), eps=1e-16, eps_root=1e-16, nesterov=False),
     }
     for name, defaults in expected.items():
         sig = inspect.signature(getattr(optim, name))
@@ -278,8 +314,11 @@ FLAGS = {
 
 def _tree(dtype=np.float64):
     rng = np.random.default_rng(0)
-    return {"W": rng.standard_normal((2, 3)).astype(dtype), "b": rng.standard_normal(3).astype(dtype),
-            "s": np.array(0.7, dtype)}
+    return {
+        "W": rng.standard_normal((2, 3)).astype(dtype),
+        "b": rng.standard_normal(3).astype(dtype),
+        "s": np.array(0.7, dtype),
+    }
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

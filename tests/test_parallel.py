@@ -10,8 +10,7 @@ import pytest
 from lib import optim
 from lib.data import blobs
 from lib.nn import mlp
-from lib.parallel import (all_reduce_mean, batch_indices, data_parallel_gradient, flatten,
-                          train_data_parallel, unflatten)
+from lib.parallel import all_reduce_mean, batch_indices, data_parallel_gradient, flatten, train_data_parallel, unflatten
 
 DATA = blobs(n=120, centers=3, seed=0)
 MODEL = mlp((2, 8, 3))
@@ -34,10 +33,10 @@ def test_shard_gradients_average_to_the_batch_gradient():
 
 def test_simulated_workers_train_exactly_like_one_large_batch():
     kw = dict(batch_size=24, steps=30, seed=1)
-    one = train_data_parallel(MODEL.loss_and_grad, P0, optim.sgd(lr=0.2, momentum=0.9), DATA.X, DATA.y,
-                              workers=1, **kw)
-    four = train_data_parallel(MODEL.loss_and_grad, P0, optim.sgd(lr=0.2, momentum=0.9), DATA.X, DATA.y,
-                               workers=4, **kw)
+    one = train_data_parallel(MODEL.loss_and_grad, P0, optim.sgd(lr=0.2, momentum=0.9), DATA.X, DATA.y, workers=1, **kw)
+    four = train_data_parallel(
+        MODEL.loss_and_grad, P0, optim.sgd(lr=0.2, momentum=0.9), DATA.X, DATA.y, workers=4, **kw
+    )
     assert max_diff(one.params, four.params) < 1e-12
     np.testing.assert_allclose(one.losses, four.losses, rtol=1e-12)
     assert one.losses[-1] < one.losses[0]
@@ -47,8 +46,7 @@ def test_simulated_workers_train_exactly_like_one_large_batch():
 def test_processes_give_the_same_parameters_as_the_simulation():
     kw = dict(batch_size=24, steps=15, seed=2, workers=2)
     sim = train_data_parallel(MODEL.loss_and_grad, P0, optim.adam(lr=0.01), DATA.X, DATA.y, **kw)
-    real = train_data_parallel(MODEL.loss_and_grad, P0, optim.adam(lr=0.01), DATA.X, DATA.y,
-                               backend="processes", **kw)
+    real = train_data_parallel(MODEL.loss_and_grad, P0, optim.adam(lr=0.01), DATA.X, DATA.y, backend="processes", **kw)
     assert max_diff(sim.params, real.params) == 0.0  # same arithmetic in the same order
     np.testing.assert_array_equal(sim.losses, real.losses)
     assert real.backend == "processes" and real.wait_seconds > 0 and real.compute_seconds > 0
@@ -68,11 +66,13 @@ def test_batch_indices_and_flatten():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="not divisible"):
-        train_data_parallel(MODEL.loss_and_grad, P0, optim.sgd(lr=0.1), DATA.X, DATA.y,
-                            batch_size=10, steps=1, workers=3)
+        train_data_parallel(
+            MODEL.loss_and_grad, P0, optim.sgd(lr=0.1), DATA.X, DATA.y, batch_size=10, steps=1, workers=3
+        )
     with pytest.raises(ValueError, match="unknown backend"):
-        train_data_parallel(MODEL.loss_and_grad, P0, optim.sgd(lr=0.1), DATA.X, DATA.y,
-                            batch_size=10, steps=1, backend="mpi")
+        train_data_parallel(
+            MODEL.loss_and_grad, P0, optim.sgd(lr=0.1), DATA.X, DATA.y, batch_size=10, steps=1, backend="mpi"
+        )
     with pytest.raises(ValueError, match="batch_size must be between"):
         batch_indices(5, 6, 1)
     with pytest.raises(ValueError, match="at least one"):

@@ -14,8 +14,7 @@ import pytest  # noqa: E402
 import lib.functions as F  # noqa: E402
 import lib.plotting as P  # noqa: E402
 
-
-pytestmark = pytest.mark.filterwarnings("error")     # any warning fails, drawing included
+pytestmark = pytest.mark.filterwarnings("error")  # any warning fails, drawing included
 
 
 @pytest.fixture
@@ -63,15 +62,14 @@ def test_contour_marks_minima_and_saddles(ax, name, log, filled):
 
 def test_contour_log_levels_span_orders_of_magnitude(ax):
     cs = P.contour(ax, F.rosenbrock(), n=80, levels=20)
-    gaps = np.diff(np.log(cs.levels))                       # f_min = 0: the levels are geometric
+    gaps = np.diff(np.log(cs.levels))  # f_min = 0: the levels are geometric
     assert cs.levels[-1] / cs.levels[0] > 1e3 and np.allclose(gaps, gaps[0])
 
 
 def test_contour_options(ax):
-    cs = P.contour(ax, F.quadratic(kappa=5), xlim=(-1, 1), ylim=(-0.5, 0.5), levels=[0.1, 1],
-                   minima=False)
+    cs = P.contour(ax, F.quadratic(kappa=5), xlim=(-1, 1), ylim=(-0.5, 0.5), levels=[0.1, 1], minima=False)
     assert list(cs.levels) == [0.1, 1] and ax.get_lines() == []
-    P.contour(ax, F.quadratic(hessian=np.zeros((2, 2))), n=20)        # a constant function
+    P.contour(ax, F.quadratic(hessian=np.zeros((2, 2))), n=20)  # a constant function
 
 
 def test_path_marks_start_and_end(ax):
@@ -86,7 +84,7 @@ def test_path_single_point_and_diverging(ax):
     P.path(ax, [[0.5, 0.5]])
     P.path(ax, np.array([0.5, 0.5]), start=False, end=False)
     line = P.path(ax, [[0.0, 0.0], [1.0, 2.0], [1e150, -1e150], [np.inf, np.nan], [0.0, 1.0]])
-    assert len(line.get_xdata()) == 3                       # stops at the first non-finite row
+    assert len(line.get_xdata()) == 3  # stops at the first non-finite row
     assert P.path(ax, [[np.nan, 0.0]]) is None
 
 
@@ -100,7 +98,7 @@ def test_path_on_contour_keeps_the_window(ax):
 def test_loss_curve(ax):
     line = P.loss_curve(ax, [10.0, 1.0, 0.1, 0.0, -1.0, np.inf, np.nan, 1e-3], label="gd")
     assert ax.get_yscale() == "log" and np.isnan(line.get_ydata()[3:7]).all()
-    P.loss_curve(ax, [0.0, 0.0])                            # nothing positive: no warning
+    P.loss_curve(ax, [0.0, 0.0])  # nothing positive: no warning
     P.loss_curve(ax, np.geomspace(1, 1e-6, 5), steps=[0, 10, 20, 30, 40], color="k")
     assert ax.get_xlabel() == "step $t$"
 

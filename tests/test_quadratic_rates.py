@@ -24,7 +24,7 @@ def test_contraction_factor_matches_runs(kappa):
         lr = frac / eig.max()
         # start along the slowest-or-fastest eigen-direction mix: all components present
         rho = quadratic_rates.contraction_factor(lr, eig)
-        steps = min(3000, int(200 / abs(math.log(rho))))   # long enough for the slowest mode to dominate
+        steps = min(3000, int(200 / abs(math.log(rho))))  # long enough for the slowest mode to dominate
         path = optim.run(optim.sgd(lr=lr), f.grad, np.ones(4), steps, max_norm=math.inf)
         errors = np.linalg.norm(path, axis=1)
         assert quadratic_rates.empirical_rate(errors, steps // 10) == pytest.approx(rho, rel=1e-3)
@@ -35,8 +35,9 @@ def test_optimal_learning_rate_minimises_the_factor():
     lrs = np.linspace(1e-4, 2 / 7.0, 20001)
     best = lrs[np.argmin(quadratic_rates.contraction_factor(lrs, eig))]
     assert best == pytest.approx(quadratic_rates.optimal_learning_rate(eig), rel=1e-3)
-    assert quadratic_rates.contraction_factor(quadratic_rates.optimal_learning_rate(eig), eig) == \
-        pytest.approx(quadratic_rates.optimal_rate(14.0))
+    assert quadratic_rates.contraction_factor(quadratic_rates.optimal_learning_rate(eig), eig) == pytest.approx(
+        quadratic_rates.optimal_rate(14.0)
+    )
     assert quadratic_rates.critical_learning_rate(eig) == pytest.approx(2 / 7.0)
     assert quadratic_rates.contraction_factor(quadratic_rates.critical_learning_rate(eig), eig) == pytest.approx(1.0)
 
@@ -60,14 +61,17 @@ def test_steps_to_tolerance_matches_a_gd_run():
     assert int(np.argmax(errors <= 1e-6 * (1 + 1e-9))) == k
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: quadratic_rates.contraction_factor(0.1, [1.0, -2.0]), "positive definite"),
-    (lambda: quadratic_rates.contraction_factor(0.1, []), "non-empty"),
-    (lambda: quadratic_rates.optimal_rate(0.5), ">= 1"),
-    (lambda: quadratic_rates.steps_to_tolerance(10, 0.0), r"\(0, 1\]"),
-    (lambda: quadratic_rates.steps_to_tolerance(10, 2.0), r"\(0, 1\]"),
-    (lambda: quadratic_rates.empirical_rate([1.0, 0.5], 2), "window"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: quadratic_rates.contraction_factor(0.1, [1.0, -2.0]), "positive definite"),
+        (lambda: quadratic_rates.contraction_factor(0.1, []), "non-empty"),
+        (lambda: quadratic_rates.optimal_rate(0.5), ">= 1"),
+        (lambda: quadratic_rates.steps_to_tolerance(10, 0.0), r"\(0, 1\]"),
+        (lambda: quadratic_rates.steps_to_tolerance(10, 2.0), r"\(0, 1\]"),
+        (lambda: quadratic_rates.empirical_rate([1.0, 0.5], 2), "window"),
+    ],
+)
 def test_bad_input_is_explained(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -11,8 +11,16 @@ import pytest
 
 import lib.optim.proximal
 from lib.optim import (
-    add_l1_prox, add_l1_subgradient, apply_updates, chain, l1_subgradient_sgd, proximal_sgd,
-    scale_by_learning_rate, sgd, soft_threshold, trace,
+    add_l1_prox,
+    add_l1_subgradient,
+    apply_updates,
+    chain,
+    l1_subgradient_sgd,
+    proximal_sgd,
+    scale_by_learning_rate,
+    sgd,
+    soft_threshold,
+    trace,
 )
 
 DATA = np.load(Path(__file__).resolve().parent / "data" / "regularization_torch.npz", allow_pickle=False)
@@ -96,9 +104,9 @@ def test_schedule_sets_the_threshold():
     tx = proximal_sgd(lr=lambda t: 0.1 * (t + 1), l1=1.0)
     p = np.array([0.15])
     s = tx.init(p)
-    u, s = tx.update(np.zeros(1), s, p)          # threshold 0.1: 0.15 -> 0.05
+    u, s = tx.update(np.zeros(1), s, p)  # threshold 0.1: 0.15 -> 0.05
     p = apply_updates(p, u)
-    u, s = tx.update(np.zeros(1), s, p)          # threshold 0.2: 0.05 -> 0
+    u, s = tx.update(np.zeros(1), s, p)  # threshold 0.2: 0.05 -> 0
     assert np.allclose(apply_updates(p, u), [0.0])
 
 

@@ -15,8 +15,12 @@ KEYS = sorted(k.split("/")[-1] for k in D.files if k.startswith("problem/init/")
 
 
 def grad(params, t):
-    return {k: (D[f"problem/A/{k}"] @ np.ravel(params[k]) + D[f"problem/b/{k}"]
-                + D[f"problem/noise/{k}"][t]).reshape(params[k].shape) for k in params}
+    return {
+        k: (D[f"problem/A/{k}"] @ np.ravel(params[k]) + D[f"problem/b/{k}"] + D[f"problem/noise/{k}"][t]).reshape(
+            params[k].shape
+        )
+        for k in params
+    }
 
 
 @pytest.mark.parametrize("i", range(len(META["cases"])))
@@ -32,8 +36,11 @@ def test_matches_optax(i):
         ev = sf.schedule_free_eval_params(state, params)
         for k in KEYS:
             want, want_ev = D[f"case/{i}/traj/{k}"][t + 1], D[f"case/{i}/eval/{k}"][t]
-            worst = max(worst, np.max(np.abs(params[k] - want)) / (1 + np.max(np.abs(want))),
-                        np.max(np.abs(ev[k] - want_ev)) / (1 + np.max(np.abs(want_ev))))
+            worst = max(
+                worst,
+                np.max(np.abs(params[k] - want)) / (1 + np.max(np.abs(want))),
+                np.max(np.abs(ev[k] - want_ev)) / (1 + np.max(np.abs(want_ev))),
+            )
     assert worst < 1e-12, f"{spec}: max error {worst:.2e}"
     moved = np.max(np.abs(D[f"case/{i}/traj/w"][-1] - D[f"case/{i}/traj/w"][0]))
     assert moved > 1e-2, "the golden case must actually train"
@@ -44,7 +51,7 @@ def test_warmup_first_base_step_is_zero():
     p = np.array([1.0])
     s = tx.init(p)
     u, s = tx.update(np.array([1.0]), s, p)
-    assert u[0] == 0.0 and s.weight_sum == pytest.approx(0.25 ** 2)
+    assert u[0] == 0.0 and s.weight_sum == pytest.approx(0.25**2)
 
 
 def test_eval_params_is_average_not_y():
@@ -59,16 +66,19 @@ def test_eval_params_is_average_not_y():
     np.testing.assert_allclose(0.9 * x + 0.1 * s.z, p)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: sf.schedule_free_sgd(lr=-1.0), "learning rate"),
-    (lambda: sf.schedule_free_sgd(momentum=1.0), "momentum"),
-    (lambda: sf.schedule_free_sgd(momentum=0.0), "momentum"),
-    (lambda: sf.schedule_free_sgd(warmup_steps=0), "warmup_steps"),
-    (lambda: sf.schedule_free_adamw(betas=(0.9,)), "pair"),
-    (lambda: sf.schedule_free_adamw(betas=(0.9, 1.5)), "index 1"),
-    (lambda: sf.schedule_free_adamw(eps=-1.0), "epsilon"),
-    (lambda: sf.schedule_free_eval_params((), np.zeros(1)), "ScheduleFreeState"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: sf.schedule_free_sgd(lr=-1.0), "learning rate"),
+        (lambda: sf.schedule_free_sgd(momentum=1.0), "momentum"),
+        (lambda: sf.schedule_free_sgd(momentum=0.0), "momentum"),
+        (lambda: sf.schedule_free_sgd(warmup_steps=0), "warmup_steps"),
+        (lambda: sf.schedule_free_adamw(betas=(0.9,)), "pair"),
+        (lambda: sf.schedule_free_adamw(betas=(0.9, 1.5)), "index 1"),
+        (lambda: sf.schedule_free_adamw(eps=-1.0), "epsilon"),
+        (lambda: sf.schedule_free_eval_params((), np.zeros(1)), "ScheduleFreeState"),
+    ],
+)
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -46,9 +46,20 @@ def test_every_schedule_has_golden_cases():
     names = {s["lib"] for s in META["cases"]}
     for s in META["cases"]:
         names |= {x["lib"] for x in s.get("schedules", [])}
-    assert names >= {"constant_lr", "step_lr", "multi_step_lr", "exponential_lr", "cosine_annealing_lr",
-                     "cosine_annealing_warm_restarts", "linear_lr", "polynomial_lr", "one_cycle_lr",
-                     "cyclic_lr", "sequential_lr", "warmup_stable_decay"}
+    assert names >= {
+        "constant_lr",
+        "step_lr",
+        "multi_step_lr",
+        "exponential_lr",
+        "cosine_annealing_lr",
+        "cosine_annealing_warm_restarts",
+        "linear_lr",
+        "polynomial_lr",
+        "one_cycle_lr",
+        "cyclic_lr",
+        "sequential_lr",
+        "warmup_stable_decay",
+    }
     assert META["torch"].startswith("2.13")
 
 
@@ -92,15 +103,14 @@ def test_schedule_as_lr_argument():
     tx = optim.sgd(lr=f)
     state, params = tx.init(np.zeros(1)), np.zeros(1)
     us = []
-    for t in range(4):
+    for _t in range(4):
         u, state = tx.update(np.ones(1), state, params)
         us.append(-u[0])
     assert us == [1.0, 0.5, 0.25, 0.125]
 
 
 def test_boundaries_and_continuity():
-    f = schedules.sequential_lr([schedules.linear_lr(0.1, 0.01, 1.0, 20), schedules.cosine_annealing_lr(0.1, 80)],
-                                [20])
+    f = schedules.sequential_lr([schedules.linear_lr(0.1, 0.01, 1.0, 20), schedules.cosine_annealing_lr(0.1, 80)], [20])
     assert 20 in f.boundaries
     assert f(19) < f(20) == pytest.approx(0.1)
     w = schedules.warmup_stable_decay(1.0, 10, 50, 40)
@@ -110,25 +120,28 @@ def test_boundaries_and_continuity():
     assert oc(oc.boundaries[0] - 1) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: schedules.step_lr(0.1, 0), "step_size"),
-    (lambda: schedules.linear_lr(0.1, start_factor=0.0), "Starting multiplicative factor"),
-    (lambda: schedules.linear_lr(0.1, end_factor=1.5), "Ending multiplicative factor"),
-    (lambda: schedules.constant_lr(0.1, factor=2.0), "between 0 and 1"),
-    (lambda: schedules.cosine_annealing_warm_restarts(0.1, 0), "positive integer T_0"),
-    (lambda: schedules.cosine_annealing_warm_restarts(0.1, 10, T_mult=0), "T_mult"),
-    (lambda: schedules.one_cycle_lr(0.1, 0), "total_steps"),
-    (lambda: schedules.one_cycle_lr(0.1, 10, pct_start=1.5), "pct_start"),
-    (lambda: schedules.one_cycle_lr(0.1, 10, anneal_strategy="exp"), "anneal_strategy"),
-    (lambda: schedules.cyclic_lr(0.1, 1.0, mode="sine"), "mode"),
-    (lambda: schedules.sequential_lr([schedules.step_lr(0.1, 3)], [5]), "one more than"),
-    (lambda: schedules.sequential_lr([], []), "at least one"),
-    (lambda: schedules.exponential_lr(-0.1, 0.9), "base_lr"),
-    (lambda: schedules.exponential_lr(float("nan"), 0.9), "base_lr"),
-    (lambda: schedules.reduce_lr_on_plateau(0.1, factor=1.0), "Factor"),
-    (lambda: schedules.reduce_lr_on_plateau(0.1, mode="best"), "unknown"),
-    (lambda: schedules.warmup_stable_decay(0.1, 10, 10, 10, decay_shape="exp"), "decay_shape"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: schedules.step_lr(0.1, 0), "step_size"),
+        (lambda: schedules.linear_lr(0.1, start_factor=0.0), "Starting multiplicative factor"),
+        (lambda: schedules.linear_lr(0.1, end_factor=1.5), "Ending multiplicative factor"),
+        (lambda: schedules.constant_lr(0.1, factor=2.0), "between 0 and 1"),
+        (lambda: schedules.cosine_annealing_warm_restarts(0.1, 0), "positive integer T_0"),
+        (lambda: schedules.cosine_annealing_warm_restarts(0.1, 10, T_mult=0), "T_mult"),
+        (lambda: schedules.one_cycle_lr(0.1, 0), "total_steps"),
+        (lambda: schedules.one_cycle_lr(0.1, 10, pct_start=1.5), "pct_start"),
+        (lambda: schedules.one_cycle_lr(0.1, 10, anneal_strategy="exp"), "anneal_strategy"),
+        (lambda: schedules.cyclic_lr(0.1, 1.0, mode="sine"), "mode"),
+        (lambda: schedules.sequential_lr([schedules.step_lr(0.1, 3)], [5]), "one more than"),
+        (lambda: schedules.sequential_lr([], []), "at least one"),
+        (lambda: schedules.exponential_lr(-0.1, 0.9), "base_lr"),
+        (lambda: schedules.exponential_lr(float("nan"), 0.9), "base_lr"),
+        (lambda: schedules.reduce_lr_on_plateau(0.1, factor=1.0), "Factor"),
+        (lambda: schedules.reduce_lr_on_plateau(0.1, mode="best"), "unknown"),
+        (lambda: schedules.warmup_stable_decay(0.1, 10, 10, 10, decay_shape="exp"), "decay_shape"),
+    ],
+)
 def test_argument_checks(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -146,6 +159,7 @@ def test_bad_steps():
 
 def test_plot_schedule_marks_boundaries():
     import matplotlib
+
     matplotlib.use("Agg")
     ax = schedules.plot_schedule(schedules.warmup_stable_decay(1.0, 10, 50, 40), 120)
     assert len(ax.lines) == 1 + 3

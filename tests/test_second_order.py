@@ -17,8 +17,8 @@ from lib.second_order import line_search as ls
 from lib.second_order import newton as nt
 from lib.second_order import trust_region as tr
 
-
 # --------------------------------------------------------------------------- Newton
+
 
 def test_newton_solves_a_quadratic_in_one_step_and_is_affine_invariant():
     f = functions.quadratic((1.0, 100.0), angle=0.3)
@@ -39,7 +39,7 @@ def test_newton_converges_quadratically_on_rosenbrock():
     r = nt.newton(R, [0.8, 0.6], steps=8)
     err = np.linalg.norm(r.path - 1.0, axis=1)
     k = np.flatnonzero((err < 1e-1) & (err > 1e-13))
-    ratios = err[k[1:]] / err[k[:-1]] ** 2          # e_{k+1} / e_k^2 bounded
+    ratios = err[k[1:]] / err[k[:-1]] ** 2  # e_{k+1} / e_k^2 bounded
     assert len(ratios) >= 2 and np.all(ratios < 1e3)
     assert err[-1] < 1e-12
 
@@ -75,7 +75,7 @@ def test_adaptive_damping_and_line_search_fix_newton_on_himmelblau_and_rosenbroc
     for kw in (dict(line_search=True), dict(damping=1.0, adaptive=True)):
         r = nt.newton(R, [-1.2, 1.0], steps=100, **kw)
         np.testing.assert_allclose(r.path[-1], [1, 1], atol=1e-8)
-        assert np.all(np.diff(r.values) <= 1e-12)          # monotone
+        assert np.all(np.diff(r.values) <= 1e-12)  # monotone
     Hb = functions.himmelblau()
     r = nt.newton(Hb, [-0.3, -0.9], steps=60, damping=1.0, adaptive=True)
     assert min(np.linalg.norm(r.path[-1] - m) for m in Hb.minima) < 1e-6
@@ -90,9 +90,11 @@ def test_update_damping_rule():
 
 # --------------------------------------------------------------------------- line search
 
+
 def test_backtracking_satisfies_armijo_and_rejects_ascent():
     R = functions.rosenbrock()
-    x = np.array([-1.2, 1.0]); g = R.grad(x)
+    x = np.array([-1.2, 1.0])
+    g = R.grad(x)
     t, f_t, n = ls.backtracking(R.value, x, -g, R.value(x), g)
     assert ls.armijo(R.value(x), f_t, t, float(g @ -g)) and n > 1
     assert not ls.armijo(R.value(x), R.value(x - 2 * t * g), 2 * t, float(g @ -g))
@@ -101,6 +103,7 @@ def test_backtracking_satisfies_armijo_and_rejects_ascent():
 
 
 # --------------------------------------------------------------------------- trust region
+
 
 def _random_model(seed, indefinite=False):
     rng = np.random.default_rng(seed)
@@ -123,8 +126,9 @@ def test_exact_step_solves_the_trust_region_subproblem(seed):
         # lambda tied to the radius: on the boundary unless lambda = 0
         assert lam == 0 or abs(np.linalg.norm(p) - delta) < 1e-9 * delta
         # no feasible point does better (scipy's constrained minimiser as a referee)
-        ref = scipy.optimize.minimize(m, np.zeros(4), constraints=[
-            {"type": "ineq", "fun": lambda q: delta**2 - q @ q}], method="SLSQP", tol=1e-12)
+        ref = scipy.optimize.minimize(
+            m, np.zeros(4), constraints=[{"type": "ineq", "fun": lambda q: delta**2 - q @ q}], method="SLSQP", tol=1e-12
+        )
         assert m(p) <= ref.fun + 1e-7
 
 
@@ -142,7 +146,7 @@ def test_cauchy_point_and_dogleg():
         d = tr.dogleg(g, B, delta)
         e = tr.exact_step(g, B, delta)
         assert np.linalg.norm(c) <= delta + 1e-12 and np.linalg.norm(d) <= delta + 1e-12
-        assert m(e) <= m(d) + 1e-12 <= m(c) + 2e-12           # exact ≤ dogleg ≤ Cauchy
+        assert m(e) <= m(d) + 1e-12 <= m(c) + 2e-12  # exact ≤ dogleg ≤ Cauchy
         # the Cauchy point is the best point along -g inside the ball
         ts = np.linspace(0, delta / np.linalg.norm(g), 2001)
         assert m(c) <= min(m(-t * g) for t in ts) + 1e-9
@@ -156,8 +160,8 @@ def test_cauchy_point_and_dogleg():
 @pytest.mark.parametrize("method", ["exact", "dogleg", "cauchy"])
 def test_trust_region_minimises_rosenbrock(method):
     r = tr.trust_region(functions.rosenbrock(), [-1.2, 1.0], steps=100, method=method)
-    if method == "cauchy":          # steepest descent in disguise: slow, but it gets going
-        assert r.values[-1] < 0.2 * r.values[0] and r.values[-1] > 1.0   # far from the minimum
+    if method == "cauchy":  # steepest descent in disguise: slow, but it gets going
+        assert r.values[-1] < 0.2 * r.values[0] and r.values[-1] > 1.0  # far from the minimum
     else:
         np.testing.assert_allclose(r.path[-1], [1, 1], atol=1e-8)
     assert np.all(np.diff(r.values) <= 0)
@@ -171,6 +175,7 @@ def test_trust_region_escapes_the_saddle():
 
 
 # --------------------------------------------------------------------------- CG and Hessian-free
+
 
 def test_cg_solves_spd_systems_in_at_most_n_steps():
     rng = np.random.default_rng(0)
@@ -187,7 +192,7 @@ def test_cg_solves_spd_systems_in_at_most_n_steps():
 
 def test_cg_with_autodiff_hvp_is_newton_on_rosenbrock():
     R = functions.rosenbrock()
-    x = np.array([1.2, 1.2])             # H ≻ 0 here (CG needs it)
+    x = np.array([1.2, 1.2])  # H ≻ 0 here (CG needs it)
     f = lambda v: (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
     r = cgm.cg(lambda v: autodiff_hvp(f, x, v)[1], -R.grad(x))
     np.testing.assert_allclose(r.x, nt.newton_direction(R.grad(x), R.hessian(x)), rtol=1e-10)
@@ -195,7 +200,8 @@ def test_cg_with_autodiff_hvp_is_newton_on_rosenbrock():
 
 def test_hessian_free_decreases_the_loss_fast():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((60, 4)); y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
     model = mlp((4, 8, 2))
     r = cgm.hessian_free(model, model.init(0), X, y, steps=15, damping=1.0)
     assert r.losses[-1] < 0.2 * r.losses[0]
@@ -204,14 +210,16 @@ def test_hessian_free_decreases_the_loss_fast():
 
 # --------------------------------------------------------------------------- curvature
 
+
 @pytest.fixture(scope="module")
 def small():
     rng = np.random.default_rng(0)
     model = mlp((5, 4, 3, 3))
     p = model.init(1)
-    X = rng.standard_normal((7, 5)); y = rng.integers(0, 3, 7)
+    X = rng.standard_normal((7, 5))
+    y = rng.integers(0, 3, 7)
     _, _, pre = cv.forward(p, X)
-    assert min(np.abs(z).min() for z in pre[:-1]) > 1e-3   # finite differences cross no ReLU kink
+    assert min(np.abs(z).min() for z in pre[:-1]) > 1e-3  # finite differences cross no ReLU kink
     return model, p, X, y
 
 
@@ -244,15 +252,16 @@ def test_ggn_equals_fisher_but_not_the_empirical_fisher_or_hessian(small):
     G, F = cv.ggn(p, X), cv.fisher(p, X)
     np.testing.assert_allclose(G, F, atol=1e-13)
     np.testing.assert_allclose(cv.matrix(cv.ggn_vp, p, X, y), G, atol=1e-13)
-    assert np.linalg.eigvalsh(G).min() > -1e-12                         # GGN ⪰ 0
+    assert np.linalg.eigvalsh(G).min() > -1e-12  # GGN ⪰ 0
     H = cv.matrix(cv.hvp, p, X, y)
-    assert np.linalg.eigvalsh(H).min() < -1e-6                           # H is indefinite here
+    assert np.linalg.eigvalsh(H).min() < -1e-6  # H is indefinite here
     E = cv.empirical_fisher(p, X, y)
     assert np.abs(E - F).max() > 0.1 * np.abs(F).max()
     # the per-example gradients average to the gradient
     model = small[0]
-    np.testing.assert_allclose(cv.per_example_grads(p, X, y).mean(0),
-                               cv.flatten(model.loss_and_grad(p, X, y)[1]), atol=1e-14)
+    np.testing.assert_allclose(
+        cv.per_example_grads(p, X, y).mean(0), cv.flatten(model.loss_and_grad(p, X, y)[1]), atol=1e-14
+    )
 
 
 def test_block_diagonal_and_diagonal(small):
@@ -269,6 +278,7 @@ def test_block_diagonal_and_diagonal(small):
 
 # --------------------------------------------------------------------------- K-FAC
 
+
 def test_kfac_is_exact_for_one_example_and_the_kronecker_inverse_identity():
     rng = np.random.default_rng(5)
     p = mlp((5, 4, 3)).init(2)
@@ -276,15 +286,16 @@ def test_kfac_is_exact_for_one_example_and_the_kronecker_inverse_identity():
     F = cv.fisher(p, X)
     for b, (A, G) in zip(cv.layer_blocks(p), kfac.kfac_factors(p, X)):
         np.testing.assert_allclose(F[b, b], np.kron(A, G), atol=1e-14)
-    A = np.array([[2.0, 0.5], [0.5, 1.0]]); G = np.array([[3.0, 1.0], [1.0, 2.0]])
-    np.testing.assert_allclose(np.linalg.inv(np.kron(A, G)), np.kron(np.linalg.inv(A), np.linalg.inv(G)),
-                               rtol=1e-12)
+    A = np.array([[2.0, 0.5], [0.5, 1.0]])
+    G = np.array([[3.0, 1.0], [1.0, 2.0]])
+    np.testing.assert_allclose(np.linalg.inv(np.kron(A, G)), np.kron(np.linalg.inv(A), np.linalg.inv(G)), rtol=1e-12)
 
 
 def test_kfac_direction_equals_the_inverse_kronecker_product():
     rng = np.random.default_rng(6)
     p = mlp((3, 4, 2)).init(0)
-    X = rng.standard_normal((20, 3)); y = rng.integers(0, 2, 20)
+    X = rng.standard_normal((20, 3))
+    y = rng.integers(0, 2, 20)
     model = mlp((3, 4, 2))
     _, grads = model.loss_and_grad(p, X, y)
     fs = kfac.kfac_factors(p, X)
@@ -294,15 +305,17 @@ def test_kfac_direction_equals_the_inverse_kronecker_product():
         pi = np.sqrt((np.trace(A) / len(A)) / (np.trace(G) / len(G)))
         K = np.kron(A + pi * np.sqrt(lam) * np.eye(len(A)), G + np.sqrt(lam) / pi * np.eye(len(G)))
         gvec = np.concatenate([grads[f"W{l}"].ravel(), grads[f"b{l}"]])
-        np.testing.assert_allclose(np.concatenate([d[f"W{l}"].ravel(), d[f"b{l}"]]),
-                                   np.linalg.solve(K, gvec), rtol=1e-9)
+        np.testing.assert_allclose(
+            np.concatenate([d[f"W{l}"].ravel(), d[f"b{l}"]]), np.linalg.solve(K, gvec), rtol=1e-9
+        )
     with pytest.raises(ValueError, match="damping"):
         kfac.kfac_direction(grads, fs, 0.0)
 
 
 def test_empirical_factor_differs_and_train_kfac_learns():
     rng = np.random.default_rng(7)
-    X = rng.standard_normal((200, 4)); y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    X = rng.standard_normal((200, 4))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
     model = mlp((4, 8, 2))
     p = model.init(0)
     Gf = kfac.kfac_factors(p, X)[-1][1]
@@ -315,4 +328,5 @@ def test_empirical_factor_differs_and_train_kfac_learns():
 @pytest.mark.parametrize("module", [cgm, cv, kfac, ls, nt, tr])
 def test_doctests(module):
     import doctest
+
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

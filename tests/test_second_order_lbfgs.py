@@ -18,7 +18,7 @@ from lib.second_order import line_search as ls
 from lib.second_order import quasi_newton as qn
 
 DATA = Path(__file__).parent / "data" / "second_order_torch.npz"
-TOL = 1e-11   # see record_second_order.py: FMA and BLAS rounding, amplified along the run
+TOL = 1e-11  # see record_second_order.py: FMA and BLAS rounding, amplified along the run
 
 
 def _load():
@@ -47,6 +47,7 @@ def lsq():
     def fun(x):
         r = A @ x - b
         return 0.5 * float(r @ r), A.T @ r
+
     return fun
 
 
@@ -56,6 +57,7 @@ def recording(fun):
     def wrapped(x):
         evals.append(np.array(x))
         return fun(x)
+
     return wrapped, evals
 
 
@@ -73,14 +75,20 @@ def run_case(name, mutate=None):
         losses.append(loss)
         fe.append(state.func_evals)
         ni.append(state.n_iter)
-    return {"evals": np.array(evals), "x": np.array(xs), "loss": np.array(losses),
-            "func_evals": np.array(fe), "n_iter": np.array(ni)}
+    return {
+        "evals": np.array(evals),
+        "x": np.array(xs),
+        "loss": np.array(losses),
+        "func_evals": np.array(fe),
+        "n_iter": np.array(ni),
+    }
 
 
 def assert_matches(name, got):
     p = f"case/{name}/"
     assert got["evals"].shape == ARR[p + "evals"].shape, (
-        f"{name}: {len(got['evals'])} closure evaluations, torch made {len(ARR[p + 'evals'])}")
+        f"{name}: {len(got['evals'])} closure evaluations, torch made {len(ARR[p + 'evals'])}"
+    )
     np.testing.assert_allclose(got["evals"], ARR[p + "evals"], rtol=TOL, atol=TOL, err_msg=name)
     np.testing.assert_allclose(got["x"], ARR[p + "x"], rtol=TOL, atol=TOL, err_msg=name)
     np.testing.assert_allclose(got["loss"], ARR[p + "loss"], rtol=TOL, atol=TOL, err_msg=name)
@@ -102,8 +110,15 @@ def test_golden_covers_every_argument():
     used = set()
     for c in META["cases"]:
         used |= set(c["hparams"])
-    assert used == {"lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change",
-                    "history_size", "line_search_fn"}
+    assert used == {
+        "lr",
+        "max_iter",
+        "max_eval",
+        "tolerance_grad",
+        "tolerance_change",
+        "history_size",
+        "line_search_fn",
+    }
     assert {c["hparams"].get("line_search_fn") for c in META["cases"]} == {None, "strong_wolfe"}
     assert META["torch"].startswith("2.13.0")
 
@@ -115,7 +130,9 @@ def test_golden_detects_a_perturbed_gradient():
         def f(x):
             v, g = fun(x)
             return v, g * (1 + 1e-9)
+
         return f
+
     with pytest.raises(AssertionError):
         assert_matches("sw_default", run_case("sw_default", mutate))
 
@@ -190,7 +207,7 @@ def test_strong_wolfe_point_satisfies_the_conditions():
 
 
 def test_cubic_interpolate_is_exact_on_a_cubic():
-    p = lambda t: t**3 - 3 * t          # minimum at t = 1
+    p = lambda t: t**3 - 3 * t  # minimum at t = 1
     dp = lambda t: 3 * t**2 - 3
     assert ls.cubic_interpolate(0.0, p(0), dp(0), 2.0, p(2), dp(2)) == pytest.approx(1.0, abs=1e-12)
     assert ls.cubic_interpolate(2.0, p(2), dp(2), 0.0, p(0), dp(0)) == pytest.approx(1.0, abs=1e-12)

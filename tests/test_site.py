@@ -22,8 +22,11 @@ PAGE_BUDGET = 3_000_000  # bytes, COURSE.md §3
 def pages() -> list[Path]:
     if not (HTML / "index.html").exists():
         return []
-    return sorted(p for p in HTML.rglob("*.html")
-                  if "_static" not in p.parts and "mathjax" not in p.parts and "_sources" not in p.parts)
+    return sorted(
+        p
+        for p in HTML.rglob("*.html")
+        if "_static" not in p.parts and "mathjax" not in p.parts and "_sources" not in p.parts
+    )
 
 
 def content_pages() -> list[Path]:
@@ -80,7 +83,9 @@ def test_chapters_show_static_widgets_and_math():
     assert text.count("data-descent-widget") >= 2, "chapter 01 should show two static widgets"
     # figures are written to _images/; none would appear if the kernel ran a non-inline backend
     figures = re.findall(r'<img[^>]+src="\.\./_images/[^"]+\.png"', text)
-    assert len(figures) >= 8, f"chapter 01 shows only {len(figures)} figures: is MPLBACKEND set to a non-inline backend?"
+    assert len(figures) >= 8, (
+        f"chapter 01 shows only {len(figures)} figures: is MPLBACKEND set to a non-inline backend?"
+    )
     assert 'class="math' in text, "no math in chapter 01"
     assert "In PyTorch and optax" in text
     assert "exercise" in text.lower()

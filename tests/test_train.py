@@ -28,8 +28,7 @@ def test_doctests():
 def _run(digits, **kw):
     model = kw.pop("model", mlp((64, 16, 10)))
     kw.setdefault("progress", False)
-    return train(model, model.init(0), kw.pop("optimizer", sgd(lr=0.05)), digits.train,
-                 val=digits.val, **kw)
+    return train(model, model.init(0), kw.pop("optimizer", sgd(lr=0.05)), digits.train, val=digits.val, **kw)
 
 
 def _same(a: History, b: History):
@@ -51,8 +50,14 @@ def test_reproducible_under_a_seed_and_different_across_seeds(digits):
 def test_counts_per_step_and_per_epoch(digits, B, drop_last):
     n = len(digits.train)
     epochs = 2 if B > 1 else 1
-    h = _run(digits, model=softmax_regression(64, 10), epochs=epochs, batch_size=B, drop_last=drop_last,
-             optimizer=sgd(lr=0.01))
+    h = _run(
+        digits,
+        model=softmax_regression(64, 10),
+        epochs=epochs,
+        batch_size=B,
+        drop_last=drop_last,
+        optimizer=sgd(lr=0.01),
+    )
     b = min(B, n)
     per_epoch = n // b if drop_last else -(-n // b)
     per_epoch_examples = per_epoch * b if drop_last else n
@@ -69,8 +74,7 @@ def test_counts_per_step_and_per_epoch(digits, B, drop_last):
 def test_full_batch_is_gradient_descent(digits):
     model = softmax_regression(64, 10)
     X, y = digits.train.X, digits.train.y
-    h = train(model, model.init(0), sgd(lr=0.5), digits.train, epochs=3, batch_size=len(digits.train),
-              progress=False)
+    h = train(model, model.init(0), sgd(lr=0.5), digits.train, epochs=3, batch_size=len(digits.train), progress=False)
     params = model.init(0)
     losses = []
     for _ in range(3):
@@ -85,9 +89,8 @@ def test_full_batch_is_gradient_descent(digits):
 
 def test_softmax_regression_learns_digits(digits):
     model = softmax_regression(64, 10)
-    h = train(model, model.init(0), sgd(lr=0.2), digits.train, epochs=5, batch_size=32, val=digits.val,
-              progress=False)
-    assert h.val_acc[-1] > 0.92          # 93.6% with this seed; every epoch is above 89%
+    h = train(model, model.init(0), sgd(lr=0.2), digits.train, epochs=5, batch_size=32, val=digits.val, progress=False)
+    assert h.val_acc[-1] > 0.92  # 93.6% with this seed; every epoch is above 89%
     assert h.val_acc[-1] == pytest.approx(accuracy(model, h.params, digits.val.X, digits.val.y))
     assert h.train_loss[-1] < h.step_loss[0] == pytest.approx(np.log(10))
     assert "validation accuracy" in h.message and "5 epochs" in h.message
@@ -113,8 +116,9 @@ def test_no_validation_data_and_eval_only_at_the_end(digits):
     model = softmax_regression(64, 10)
     h = train(model, model.init(0), sgd(lr=0.1), digits.train, epochs=2, progress=False)
     assert np.isnan(h.val_loss).all() and np.isnan(h.val_acc).all() and h.val_loss.shape == (2,)
-    h = train(model, model.init(0), sgd(lr=0.1), digits.train, epochs=1, progress=False,
-              val=(digits.val.X, digits.val.y))
+    h = train(
+        model, model.init(0), sgd(lr=0.1), digits.train, epochs=1, progress=False, val=(digits.val.X, digits.val.y)
+    )
     assert np.isfinite(h.val_acc).all()
     h = train(model, model.init(0), sgd(lr=0.1), digits.train, epochs=0, progress=False)
     assert h.steps == 0 and h.epochs == 0 and not h.diverged
@@ -166,7 +170,7 @@ def test_progress_is_silent_in_the_book_build_and_when_not_interactive(digits, c
     _run(digits, epochs=1, progress="auto")
     assert capsys.readouterr() == ("", "")
     monkeypatch.delenv("DESCENT_WIDGETS")
-    monkeypatch.setattr(lib.train, "_in_kernel", lambda: False)     # pytest's stderr is no terminal
+    monkeypatch.setattr(lib.train, "_in_kernel", lambda: False)  # pytest's stderr is no terminal
     _run(digits, epochs=1, progress="auto")
     assert capsys.readouterr() == ("", "")
     _run(digits, epochs=1, progress=False)
@@ -194,8 +198,9 @@ def _epoch_time(digits, batch_size, repeats=3):
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        train(model, params, sgd(lr=0.05), digits.train, epochs=1, batch_size=batch_size,
-              val=digits.val, progress=False)
+        train(
+            model, params, sgd(lr=0.05), digits.train, epochs=1, batch_size=batch_size, val=digits.val, progress=False
+        )
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -219,8 +224,7 @@ def test_any_model_with_the_contract_trains_even_regression():
         r = X @ p["w"] - y
         return 0.5 * float(r @ r) / len(y), {"w": X.T @ r / len(y)}
 
-    model = Model("least_squares", lambda seed=0: {"w": np.zeros(3)}, loss_and_grad,
-                  lambda p, X: (X @ p["w"])[:, None])
+    model = Model("least_squares", lambda seed=0: {"w": np.zeros(3)}, loss_and_grad, lambda p, X: (X @ p["w"])[:, None])
     h = train(model, model.init(0), sgd(lr=0.1), data, epochs=20, batch_size=10, progress=False)
     assert not h.diverged and np.isnan(h.train_acc).all()
     np.testing.assert_allclose(h.params["w"], w_star, atol=0.02)
@@ -240,9 +244,10 @@ def test_tune_learning_rate_picks_the_lowest_final_validation_loss(digits):
     # every run is the plain train() call with the same init and seed
     for lr in lrs:
         _same(result.histories[lr], train(model, model.init(0), sgd(lr=lr), digits.train, val=digits.val, **kw))
-    finals = {lr: h.val_loss[-1] for lr, h in result.histories.items()
-              if not h.diverged and np.isfinite(h.val_loss[-1])}
-    assert 30.0 not in finals or result.best_lr != 30.0          # the exploding rate is never chosen
+    finals = {
+        lr: h.val_loss[-1] for lr, h in result.histories.items() if not h.diverged and np.isfinite(h.val_loss[-1])
+    }
+    assert 30.0 not in finals or result.best_lr != 30.0  # the exploding rate is never chosen
     assert result.best_lr == min(finals, key=finals.get)
     assert result.best_lr in (0.03, 0.3)
 
@@ -251,31 +256,49 @@ def test_tune_learning_rate_never_picks_a_diverged_run_and_ties_go_to_the_first(
     from lib.train import _score, tune_learning_rate
 
     data, val = blobs(n=60, centers=3, seed=0), blobs(n=30, centers=3, seed=1)
-    model = mlp((2, 8, 3))                  # (softmax regression on separable blobs never diverges)
-    result = tune_learning_rate(model, lambda lr: sgd(lr=lr), data, val, [1e300, 0.1],
-                                epochs=2, batch_size=10, progress=False)
+    model = mlp((2, 8, 3))  # (softmax regression on separable blobs never diverges)
+    result = tune_learning_rate(
+        model, lambda lr: sgd(lr=lr), data, val, [1e300, 0.1], epochs=2, batch_size=10, progress=False
+    )
     assert result.histories[1e300].diverged and result.best_lr == 0.1
     assert _score(result.histories[1e300]) == np.inf
     # an optimizer that ignores lr: identical runs, the first rate wins the tie
-    tie = tune_learning_rate(model, lambda lr: sgd(lr=0.1), data, val, [0.5, 0.2],
-                             epochs=1, batch_size=10, progress=False)
+    tie = tune_learning_rate(
+        model, lambda lr: sgd(lr=0.1), data, val, [0.5, 0.2], epochs=1, batch_size=10, progress=False
+    )
     assert tie.best_lr == 0.5
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    (dict(lrs=[]), ValueError, "empty"),
-    (dict(lrs=[0.1, -0.1]), ValueError, "positive"),
-    (dict(lrs=[0.1, 0.1]), ValueError, "twice"),
-    (dict(val=None), ValueError, "val is required"),
-    (dict(make_optimizer=sgd(lr=0.1)), TypeError, "make_optimizer"),
-    (dict(lrs=[1e300, 1e301]), ValueError, "every learning rate"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (dict(lrs=[]), ValueError, "empty"),
+        (dict(lrs=[0.1, -0.1]), ValueError, "positive"),
+        (dict(lrs=[0.1, 0.1]), ValueError, "twice"),
+        (dict(val=None), ValueError, "val is required"),
+        (dict(make_optimizer=sgd(lr=0.1)), TypeError, "make_optimizer"),
+        (dict(lrs=[1e300, 1e301]), ValueError, "every learning rate"),
+    ],
+)
 def test_tune_learning_rate_rejects_bad_input(kwargs, error, match):
     from lib.train import tune_learning_rate
 
-    args = dict(model=mlp((2, 8, 3)), make_optimizer=lambda lr: sgd(lr=lr),
-                data=blobs(n=30, centers=3, seed=0), val=blobs(n=30, centers=3, seed=1), lrs=[0.1])
+    args = dict(
+        model=mlp((2, 8, 3)),
+        make_optimizer=lambda lr: sgd(lr=lr),
+        data=blobs(n=30, centers=3, seed=0),
+        val=blobs(n=30, centers=3, seed=1),
+        lrs=[0.1],
+    )
     args.update(kwargs)
     with pytest.raises(error, match=match):
-        tune_learning_rate(args.pop("model"), args.pop("make_optimizer"), args.pop("data"),
-                           args.pop("val"), args.pop("lrs"), epochs=1, batch_size=10, progress=False)
+        tune_learning_rate(
+            args.pop("model"),
+            args.pop("make_optimizer"),
+            args.pop("data"),
+            args.pop("val"),
+            args.pop("lrs"),
+            epochs=1,
+            batch_size=10,
+            progress=False,
+        )

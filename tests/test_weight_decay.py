@@ -50,17 +50,26 @@ def make_lib(case, data):
         return optim.adam(**hp, mask=mask)
     if kind == "adamw":
         return optim.adamw(**hp, mask=mask)
-    if kind == "sgd_chain":   # torch SGD(momentum, weight_decay) on the decayed group only
-        return chain(optim.add_decayed_weights(hp["weight_decay"], mask), optim.trace(hp["momentum"]),
-                     optim.scale_by_learning_rate(hp["lr"]))
+    if kind == "sgd_chain":  # torch SGD(momentum, weight_decay) on the decayed group only
+        return chain(
+            optim.add_decayed_weights(hp["weight_decay"], mask),
+            optim.trace(hp["momentum"]),
+            optim.scale_by_learning_rate(hp["lr"]),
+        )
     if kind == "adamw_two_decays":
         rest = lambda p: {k: not v for k, v in resolve_mask(mask, p).items()}  # noqa: E731
-        return chain(optim.scale_by_adam(), optim.add_decayed_weights(hp["weight_decay"], mask),
-                     optim.add_decayed_weights(hp["weight_decay_rest"], rest),
-                     optim.scale_by_learning_rate(hp["lr"]))
+        return chain(
+            optim.scale_by_adam(),
+            optim.add_decayed_weights(hp["weight_decay"], mask),
+            optim.add_decayed_weights(hp["weight_decay_rest"], rest),
+            optim.scale_by_learning_rate(hp["lr"]),
+        )
     if kind == "adam_l2_chain":
-        return chain(optim.add_decayed_weights(hp["weight_decay"], mask), optim.scale_by_adam(),
-                     optim.scale_by_learning_rate(hp["lr"]))
+        return chain(
+            optim.add_decayed_weights(hp["weight_decay"], mask),
+            optim.scale_by_adam(),
+            optim.scale_by_learning_rate(hp["lr"]),
+        )
     raise KeyError(kind)
 
 
@@ -75,8 +84,14 @@ def run_golden(file, name, tx=None):
     state = tx.init(params)
     worst = 0.0
     for t in range(case["steps"]):
-        g = {n: (data[f"problem/{pname}/A/{n}"] @ np.ravel(params[n]) + data[f"problem/{pname}/b/{n}"]
-                 + data[f"problem/{pname}/noise/{n}"][t]).reshape(np.shape(params[n])) for n in names}
+        g = {
+            n: (
+                data[f"problem/{pname}/A/{n}"] @ np.ravel(params[n])
+                + data[f"problem/{pname}/b/{n}"]
+                + data[f"problem/{pname}/noise/{n}"][t]
+            ).reshape(np.shape(params[n]))
+            for n in names
+        }
         updates, state = tx.update(g, state, params)
         params = apply_updates(params, updates)
         for n in names:
@@ -106,10 +121,16 @@ def test_matches_reference(file, name):
 def test_golden_is_sensitive_to_the_mask_and_the_order():
     """Without the mask, or with the decay on the wrong side of Adam, the trajectories differ."""
     assert run_golden("weight_decay_torch", "adamw_masked", optim.adamw(lr=0.05, weight_decay=0.3)) > 1e-3
-    assert run_golden("weight_decay_torch", "adamw_masked",
-                      optim.adam(lr=0.05, weight_decay=0.3, mask=weight_decay_mask)) > 1e-3
-    assert run_golden("weight_decay_torch", "adam_l2_masked",
-                      optim.adamw(lr=0.05, weight_decay=0.3, mask=weight_decay_mask)) > 1e-3
+    assert (
+        run_golden("weight_decay_torch", "adamw_masked", optim.adam(lr=0.05, weight_decay=0.3, mask=weight_decay_mask))
+        > 1e-3
+    )
+    assert (
+        run_golden(
+            "weight_decay_torch", "adam_l2_masked", optim.adamw(lr=0.05, weight_decay=0.3, mask=weight_decay_mask)
+        )
+        > 1e-3
+    )
     # optax's default decay 1e-4 is not torch's 1e-2
     assert run_golden("weight_decay_optax", "optax_adamw_default_decay", optim.adamw(lr=0.05)) > 1e-4
 
@@ -138,8 +159,7 @@ def test_masked_entries_are_untouched_copies():
 
 def test_prefix_masks_and_nested_trees():
     params = {"enc": {"W": np.ones((2, 2)), "b": np.zeros(2)}, "head": [np.ones((2, 3)), np.zeros(3)]}
-    assert resolve_mask({"enc": False, "head": True}, params) == {
-        "enc": {"W": False, "b": False}, "head": [True, True]}
+    assert resolve_mask({"enc": False, "head": True}, params) == {"enc": {"W": False, "b": False}, "head": [True, True]}
     assert resolve_mask(weight_decay_mask, params) == {"enc": {"W": True, "b": False}, "head": [True, False]}
     assert resolve_mask(None, params)["head"] == [True, True]
     assert resolve_mask(np.bool_(False), params)["enc"]["W"] is False
@@ -154,14 +174,17 @@ def test_weight_decay_mask_min_ndim():
         weight_decay_mask(p, min_ndim=-1)
 
 
-@pytest.mark.parametrize("mask, error, words", [
-    ({"W": True}, ValueError, "keys"),
-    ({"W": True, "bias": False}, ValueError, r"\['W', 'bias'\]"),
-    ({"W": 1.0, "b": False}, TypeError, r"mask\['W'\]"),
-    ({"W": "yes", "b": False}, TypeError, "True or False"),
-    ([True, False], ValueError, "does not match"),
-    (lambda p: lambda q: True, TypeError, "returned a function"),
-])
+@pytest.mark.parametrize(
+    "mask, error, words",
+    [
+        ({"W": True}, ValueError, "keys"),
+        ({"W": True, "bias": False}, ValueError, r"\['W', 'bias'\]"),
+        ({"W": 1.0, "b": False}, TypeError, r"mask\['W'\]"),
+        ({"W": "yes", "b": False}, TypeError, "True or False"),
+        ([True, False], ValueError, "does not match"),
+        (lambda p: lambda q: True, TypeError, "returned a function"),
+    ],
+)
 def test_bad_masks_raise_clear_errors(mask, error, words):
     params = {"W": np.ones((2, 2)), "b": np.zeros(2)}
     with pytest.raises(error, match=words):
@@ -174,7 +197,9 @@ def test_bad_masks_raise_clear_errors(mask, error, words):
 def test_mask_to_param_groups():
     p = {"W1": np.ones((2, 2)), "b1": np.ones(2), "W2": np.ones((2, 1))}
     assert optim.mask_to_param_groups(weight_decay_mask, p, 0.1) == [
-        {"params": ["W1", "W2"], "weight_decay": 0.1}, {"params": ["b1"], "weight_decay": 0.0}]
+        {"params": ["W1", "W2"], "weight_decay": 0.1},
+        {"params": ["b1"], "weight_decay": 0.0},
+    ]
     assert optim.mask_to_param_groups(None, p, 0.1) == [{"params": ["W1", "b1", "W2"], "weight_decay": 0.1}]
     with pytest.raises(TypeError, match="flat dict"):
         optim.mask_to_param_groups(None, {"a": {"b": np.ones(1)}}, 0.1)

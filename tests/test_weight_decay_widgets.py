@@ -17,8 +17,10 @@ def test_decay_paths_match_lib_optim(lam, lr):
     """The written-out recursion is lib.optim.adam(weight_decay) / adamw on the same noise."""
     r = wd.decay_paths(lam, lr, steps=120, seed=3)
     noise = wd.NOISE * np.random.default_rng(3).standard_normal((120, 2))
-    for name, tx in (("Adam + L2", optim.adam(lr=lr, weight_decay=lam)),
-                     ("AdamW", optim.adamw(lr=lr, weight_decay=lam))):
+    for name, tx in (
+        ("Adam + L2", optim.adam(lr=lr, weight_decay=lam)),
+        ("AdamW", optim.adamw(lr=lr, weight_decay=lam)),
+    ):
         theta, state = np.ones(2), None
         state = tx.init(theta)
         for t in range(120):
@@ -30,10 +32,10 @@ def test_decay_paths_match_lib_optim(lam, lr):
 def test_l2_decays_the_large_gradient_coordinate_less():
     r = wd.decay_paths(1.0, 0.01)
     l2, w = r.decay["Adam + L2"][-100:].mean(axis=0), r.decay["AdamW"][-1]
-    assert l2[0] > 3 * l2[1]               # the coordinate with 10x gradients: less decay
+    assert l2[0] > 3 * l2[1]  # the coordinate with 10x gradients: less decay
     assert w[0] == w[1] == pytest.approx(0.01)
     end_l2, end_w = r.paths["Adam + L2"][-100:].mean(axis=0), r.paths["AdamW"][-100:].mean(axis=0)
-    assert end_l2[1] - end_l2[0] > 0.3     # L2: theta_2 kept near 1, theta_1 pulled in
+    assert end_l2[1] - end_l2[0] > 0.3  # L2: theta_2 kept near 1, theta_1 pulled in
     assert abs(end_w[1] - end_w[0]) < 0.1  # AdamW: both shrunk alike
     np.testing.assert_allclose(r.l2_minimum, wd.GRAD_SCALE / (wd.GRAD_SCALE + 1.0))
 

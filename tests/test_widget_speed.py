@@ -10,25 +10,47 @@ import pytest
 
 import lib.widgets as W
 from lib.widgets import (
-    adaptive, autodiff, beyond_adam, gradient_descent, large_batch, momentum, regularization, second_order, sgd, weight_decay,
+    adaptive,
+    autodiff,
+    beyond_adam,
+    gradient_descent,
+    large_batch,
+    momentum,
+    regularization,
+    second_order,
+    sgd,
+    weight_decay,
 )
-from lib.widgets import schedules as schedule_widgets
 from lib.widgets import compare as compare_widgets
+from lib.widgets import schedules as schedule_widgets
 
 WIDGETS = [
-    gradient_descent.quadratic_learning_rate_widget, gradient_descent.rosenbrock_widget,
-    autodiff.step_size_widget, autodiff.graph_explorer_widget,
-    sgd.batch_noise_widget, sgd.digits_widget,
-    momentum.quadratic_momentum_widget, momentum.rosenbrock_nesterov_widget,
-    adaptive.race_widget, adaptive.effective_step_widget,
-    regularization.dropout_widget, regularization.l1_l2_widget,  # chapter 08
-    large_batch.steps_widget, large_batch.trust_ratio_widget,  # chapter 09
-    weight_decay.decay_widget, weight_decay.heatmap_widget,
-    second_order.newton_widget, second_order.trust_region_widget,  # chapter 10
-    beyond_adam.newton_schulz_widget, beyond_adam.lion_adam_widget,  # chapter 11
-    schedule_widgets.schedule_designer_widget, schedule_widgets.clipping_widget,  # chapter 07
+    gradient_descent.quadratic_learning_rate_widget,
+    gradient_descent.rosenbrock_widget,
+    autodiff.step_size_widget,
+    autodiff.graph_explorer_widget,
+    sgd.batch_noise_widget,
+    sgd.digits_widget,
+    momentum.quadratic_momentum_widget,
+    momentum.rosenbrock_nesterov_widget,
+    adaptive.race_widget,
+    adaptive.effective_step_widget,
+    regularization.dropout_widget,
+    regularization.l1_l2_widget,  # chapter 08
+    large_batch.steps_widget,
+    large_batch.trust_ratio_widget,  # chapter 09
+    weight_decay.decay_widget,
+    weight_decay.heatmap_widget,
+    second_order.newton_widget,
+    second_order.trust_region_widget,  # chapter 10
+    beyond_adam.newton_schulz_widget,
+    beyond_adam.lion_adam_widget,  # chapter 11
+    schedule_widgets.schedule_designer_widget,
+    schedule_widgets.clipping_widget,  # chapter 07
     # chapter 12
-    compare_widgets.race_widget, compare_widgets.seed_band_widget, compare_widgets.profile_widget,
+    compare_widgets.race_widget,
+    compare_widgets.seed_band_widget,
+    compare_widgets.profile_widget,
 ]
 
 

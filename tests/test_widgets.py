@@ -15,6 +15,7 @@ DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 
 # ---------------------------------------------------------------------------- a tiny widget
 
+
 def _line_compute(slope=1.0, shift=0):
     x = np.linspace(0, 1, 5)
     return x, slope * x + shift
@@ -27,21 +28,24 @@ def _line_draw(data, fig):
 
 
 def tiny_widget():
-    return Widget(_line_compute, _line_draw,
-                  (Control("slope", (0.5, 1.0, 2.0), "slope", default=1.0),
-                   Control("shift", (0, 1), "shift", default=0)),
-                  figsize=(2, 1.5), title="a line")
+    return Widget(
+        _line_compute,
+        _line_draw,
+        (Control("slope", (0.5, 1.0, 2.0), "slope", default=1.0), Control("shift", (0, 1), "shift", default=0)),
+        figsize=(2, 1.5),
+        title="a line",
+    )
 
 
 # ---------------------------------------------------------------------------- controls
+
 
 def test_control_validates_default_and_formats_values():
     with pytest.raises(ValueError, match="default"):
         Control("lr", (0.1, 0.2), "η", default=0.3)
     with pytest.raises(ValueError, match="repeated"):
         Control("lr", (0.1, 0.1), "η", default=0.1)
-    c = Control("start", ((-1.5, 2.0), (0.0, -0.5)), "start", default=(0.0, -0.5),
-                fmt="({0[0]:g}, {0[1]:g})")
+    c = Control("start", ((-1.5, 2.0), (0.0, -0.5)), "start", default=(0.0, -0.5), fmt="({0[0]:g}, {0[1]:g})")
     assert c.labels == ("(-1.5, 2)", "(0, -0.5)") and c.default_index == 1
 
 
@@ -57,6 +61,7 @@ def test_widget_values_rejects_unknown_and_off_grid():
 
 # ---------------------------------------------------------------------------- mode
 
+
 def test_mode_respects_environment_variable(monkeypatch):
     monkeypatch.setenv("DESCENT_WIDGETS", "static")
     assert W.mode() == "static"
@@ -69,7 +74,7 @@ def test_mode_respects_environment_variable(monkeypatch):
 
 def test_mode_falls_back_to_static_outside_a_kernel(monkeypatch):
     monkeypatch.delenv("DESCENT_WIDGETS", raising=False)
-    assert W.mode() == "static"          # pytest is not an IPython kernel
+    assert W.mode() == "static"  # pytest is not an IPython kernel
     monkeypatch.setattr(W, "_in_kernel", lambda: True)
     assert W.mode() == "live"
     monkeypatch.setattr(W, "_have_ipywidgets", lambda: False)
@@ -81,10 +86,11 @@ def test_show_displays_the_static_form_when_asked(monkeypatch):
     monkeypatch.setenv("DESCENT_WIDGETS", "static")
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     W.show(tiny_widget())
-    assert len(shown) == 1 and "<input type=\"range\"" in shown[0].data
+    assert len(shown) == 1 and '<input type="range"' in shown[0].data
 
 
 # ---------------------------------------------------------------------------- static form
+
 
 def test_render_png_returns_png_bytes():
     png = W.render_png(tiny_widget(), slope=2.0)
@@ -96,7 +102,7 @@ def test_static_html_structure():
     w = tiny_widget()
     html = W.static_html(w)
     assert html.count("<img") == 1
-    assert len(DATA_URI.findall(html)) == w.n_frames           # one frame per combination
+    assert len(DATA_URI.findall(html)) == w.n_frames  # one frame per combination
     ranges = re.findall(r'<input type="range"[^>]*>', html)
     assert len(ranges) == len(w.controls)
     for tag, control in zip(ranges, w.controls):
@@ -105,7 +111,7 @@ def test_static_html_structure():
     assert "Static preview: 6 precomputed frames." in html
     without_data = DATA_URI.sub("", html)
     assert "http" not in without_data and "<link" not in without_data
-    assert "src=\"data:image/png;base64," in html                 # the image works without JS
+    assert 'src="data:image/png;base64,' in html  # the image works without JS
 
 
 def test_static_html_ids_are_unique_per_call():
@@ -117,7 +123,7 @@ def test_static_html_ids_are_unique_per_call():
 @pytest.mark.parametrize("make", [GD.quadratic_learning_rate_widget, GD.rosenbrock_widget])
 def test_chapter01_frames_fit_the_budget(make):
     w = make()
-    values = {c.name: c.values[-1] for c in w.controls}        # the largest-η frame
+    values = {c.name: c.values[-1] for c in w.controls}  # the largest-η frame
     sizes = [len(W.render_png(w, **values)), len(W.render_png(w))]
     assert max(sizes) < 30_000
     # The whole scrubber (rendering it takes seconds), estimated from two frames with a 10%
@@ -126,6 +132,7 @@ def test_chapter01_frames_fit_the_budget(make):
 
 
 # ---------------------------------------------------------------------------- live form
+
 
 def test_live_builds_one_slider_per_control_and_redraws():
     pytest.importorskip("ipywidgets")
@@ -137,9 +144,9 @@ def test_live_builds_one_slider_per_control_and_redraws():
     assert first.startswith(PNG_MAGIC)
     box.update(slope=2.0, shift=1)
     assert box.sliders["slope"].value == 2.0 and bytes(image.value) != first
-    box.sliders["slope"].value = 1.0                              # what a reader's drag does
+    box.sliders["slope"].value = 1.0  # what a reader's drag does
     box.sliders["shift"].value = 0
-    assert bytes(image.value) == first                                    # back to the default frame
+    assert bytes(image.value) == first  # back to the default frame
     with pytest.raises(ValueError):
         box.update(slope=3.0)
 
@@ -152,8 +159,9 @@ def test_live_shows_errors_instead_of_raising():
             raise RuntimeError("boom")
         return x
 
-    w = Widget(compute, lambda d, fig: fig.subplots().plot([d, d]),
-               (Control("x", (1, 2), "x", default=1),), figsize=(2, 1.5))
+    w = Widget(
+        compute, lambda d, fig: fig.subplots().plot([d, d]), (Control("x", (1, 2), "x", default=1),), figsize=(2, 1.5)
+    )
     box = W.live(w)
     box.sliders["x"].value = 2
     assert "boom" in box.children[-1].value
@@ -168,6 +176,7 @@ def test_chapter01_live_widgets_update():
 
 # ---------------------------------------------------------------------------- quadratic
 
+
 def test_quadratic_run_shapes():
     run = GD.quadratic_run(kappa=10, eta_lambda_max=1.0)
     k = GD.QUADRATIC_STEPS
@@ -175,7 +184,7 @@ def test_quadratic_run_shapes():
     assert run.eigenvalues.shape == (2,)
     assert np.allclose(run.eigenvalues, [1.0, 10.0])
     assert run.lr == pytest.approx(0.1)
-    assert not run.path.flags.writeable                           # safe to cache and share
+    assert not run.path.flags.writeable  # safe to cache and share
 
 
 @pytest.mark.parametrize("kappa", GD.KAPPAS)
@@ -183,14 +192,13 @@ def test_quadratic_run_shapes():
 def test_quadratic_measured_rate_matches_theory(kappa, eta_lambda_max):
     run = GD.quadratic_run(kappa=kappa, eta_lambda_max=eta_lambda_max)
     lam_min, lam_max = run.eigenvalues
-    assert run.predicted_rate == pytest.approx(
-        max(abs(1 - run.lr * lam_min), abs(1 - run.lr * lam_max)))
+    assert run.predicted_rate == pytest.approx(max(abs(1 - run.lr * lam_min), abs(1 - run.lr * lam_max)))
     assert run.measured_rate == pytest.approx(run.predicted_rate, rel=0.03)
     assert run.diverged == (run.eta_lambda_max > 2)
     assert ("diverges" in run.summary) == run.diverged
     if not run.diverged:
         assert f"{run.measured_rate:.3f}" in run.summary
-        assert np.all(np.diff(run.losses) <= 1e-12)              # a convex quadratic: f decreases
+        assert np.all(np.diff(run.losses) <= 1e-12)  # a convex quadratic: f decreases
 
 
 def test_quadratic_optimal_rate_is_kappa_formula():
@@ -218,6 +226,7 @@ def test_quadratic_run_is_deterministic():
 
 # ---------------------------------------------------------------------------- rosenbrock
 
+
 def test_rosenbrock_run_shapes():
     run = GD.rosenbrock_run(lr=1e-3, start=(-1.0, 0.5))
     k = GD.ROSENBROCK_STEPS
@@ -243,4 +252,3 @@ def test_rosenbrock_outcomes():
 
 
 # ---------------------------------------------------------------------------- speed
-

@@ -9,8 +9,8 @@ import lib.widgets as W
 from lib import functions, optim
 from lib.widgets import adaptive as A
 
-
 # ---------------------------------------------------------------------------- the race
+
 
 def test_every_method_builds_the_named_optimizer():
     params = np.array([1.0, -2.0])
@@ -74,19 +74,20 @@ def test_a_too_large_scale_is_reported_as_diverged():
 
 # ---------------------------------------------------------------------------- effective steps
 
+
 def test_effective_steps_match_the_formulas_on_the_first_update():
     e = A.effective_steps(kappa=100, beta2=0.99, lr=0.01, steps=5)
-    g1 = np.array([1.0, 100.0])                       # the gradient at θ0 = (1, 1)
+    g1 = np.array([1.0, 100.0])  # the gradient at θ0 = (1, 1)
     assert np.allclose(e.steps["Adagrad"][0], 0.01 / (np.abs(g1) + 1e-10))
     assert np.allclose(e.steps["RMSprop"][0], 0.01 / (np.sqrt(0.01) * np.abs(g1) + 1e-8))
-    assert np.allclose(e.steps["Adam"][0], 0.01 / (np.abs(g1) + 1e-8))   # v̂_1 = g_1²
+    assert np.allclose(e.steps["Adam"][0], 0.01 / (np.abs(g1) + 1e-8))  # v̂_1 = g_1²
     assert e.gd_limit == pytest.approx(0.02)
 
 
 def test_adagrad_steps_only_shrink_and_adaptive_steps_equalise_the_coordinates():
     e = A.effective_steps(kappa=100)
     assert np.all(np.diff(e.steps["Adagrad"], axis=0) <= 0)
-    for name in A.STEP_METHODS:          # the steep coordinate gets the smaller step
+    for name in A.STEP_METHODS:  # the steep coordinate gets the smaller step
         assert np.all(e.steps[name][:, 1] < e.steps[name][:, 0])
     # Adam's first step moves both coordinates by η: the ratio of step sizes is κ at t = 1
     ratio = e.steps["Adam"][0, 0] / e.steps["Adam"][0, 1]
@@ -107,6 +108,7 @@ def test_effective_steps_rejects_bad_kappa():
 
 # ---------------------------------------------------------------------------- widgets
 
+
 @pytest.mark.parametrize("make, frames", [(A.race_widget, 27), (A.effective_step_widget, 12)])
 def test_frame_counts_and_budget(make, frames):
     w = make()
@@ -121,5 +123,3 @@ def test_static_html_has_every_frame():
     html = W.static_html(A.effective_step_widget())
     assert html.count("data:image/png;base64,") == 12
     assert 'data-descent-widget="static"' in html
-
-

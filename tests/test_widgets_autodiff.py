@@ -14,13 +14,16 @@ DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 
 # ---------------------------------------------------------------------------- step size
 
+
 @pytest.mark.parametrize("precision", A.PRECISIONS)
 @pytest.mark.parametrize("method", A.METHODS)
 def test_step_size_study_matches_the_quotient_and_the_model(method, precision):
     dtype = np.float64 if precision == "float64" else np.float32
     for h in A.STEPS:
         s = A.step_size_study(h, method, precision)
-        expected = (np.sin(dtype(1) + dtype(h)) - (np.sin(dtype(1)) if method == "forward" else np.sin(dtype(1) - dtype(h))))
+        expected = np.sin(dtype(1) + dtype(h)) - (
+            np.sin(dtype(1)) if method == "forward" else np.sin(dtype(1) - dtype(h))
+        )
         expected /= dtype(h) if method == "forward" else dtype(2) * dtype(h)
         assert s.estimate == pytest.approx(float(expected), rel=1e-6)
         assert s.error == pytest.approx(abs(s.estimate - math.cos(1)))
@@ -34,7 +37,9 @@ def test_step_size_study_matches_the_quotient_and_the_model(method, precision):
 
 
 def test_step_size_optimum_and_orders():
-    assert A.step_size_study(method="central").h_star == pytest.approx((3 * np.finfo(float).eps * math.tan(1)) ** (1 / 3))
+    assert A.step_size_study(method="central").h_star == pytest.approx(
+        (3 * np.finfo(float).eps * math.tan(1)) ** (1 / 3)
+    )
     assert A.step_size_study(method="forward").h_star == pytest.approx(2 * math.sqrt(np.finfo(float).eps))
     # truncation regime: the central error is second order, the forward error first order
     c1, c2 = (A.step_size_study(h, "central").error for h in (1e-1, 1e-2))
@@ -49,6 +54,7 @@ def test_step_size_optimum_and_orders():
 
 
 # ---------------------------------------------------------------------------- graph explorer
+
 
 def test_graph_steps_forward_then_backward():
     first = A.graph_step(0)
@@ -79,10 +85,11 @@ def test_graph_layout_puts_parents_left_of_children():
     for v in t.nodes:
         for p in v.parents:
             assert pos[id(p)][0] < pos[id(v)][0]
-    assert len({pos[id(v)] for v in t.nodes}) == len(t.nodes)          # no two nodes overlap
+    assert len({pos[id(v)] for v in t.nodes}) == len(t.nodes)  # no two nodes overlap
 
 
 # ---------------------------------------------------------------------------- static frames, speed
+
 
 @pytest.mark.parametrize("make, frames", [(A.step_size_widget, 40), (A.graph_explorer_widget, 17)])
 def test_frames_fit_the_budget(make, frames):
@@ -98,8 +105,6 @@ def test_static_html_of_the_graph_explorer_has_every_frame():
     html = W.static_html(A.graph_explorer_widget())
     assert len(DATA_URI.findall(html)) == 17
     assert len(re.findall(r'<input type="range"', html)) == 1
-
-
 
 
 def test_live_widgets_update():

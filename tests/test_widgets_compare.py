@@ -73,7 +73,7 @@ def test_profile_at_agrees_with_the_profile():
 @pytest.mark.parametrize("make", [C.race_widget, C.seed_band_widget, C.profile_widget])
 def test_widget_compute_is_fast_after_warm_up(make):
     widget = make()
-    W.render_png(widget, quantize=False)                 # warm-up: runs and caches the experiments
+    W.render_png(widget, quantize=False)  # warm-up: runs and caches the experiments
     for control in widget.controls:
         for value in control.values:
             start = time.perf_counter()

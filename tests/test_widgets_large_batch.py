@@ -34,6 +34,7 @@ def test_lars_is_equivariant_to_layer_rescaling_and_sgd_is_not():
 
 def test_rescale_keeps_the_function():
     from lib.nn import mlp
+
     model = mlp((4, 5, 3))
     p = model.init(0)
     p["b1"] = np.linspace(-1, 1, 5)

@@ -22,6 +22,7 @@ def test_doctests():
 
 # ---------------------------------------------------------------------------- quadratic
 
+
 @pytest.mark.parametrize("eta_lambda_max", WM.ETA_LAMBDA_MAX)
 @pytest.mark.parametrize("mu", WM.MOMENTA)
 def test_quadratic_run_matches_theory(eta_lambda_max, mu):
@@ -64,6 +65,7 @@ def test_quadratic_labels_mark_the_optimum():
 
 # ---------------------------------------------------------------------------- rosenbrock
 
+
 def test_rosenbrock_runs():
     run = WM.nesterov_rosenbrock_run(1e-3, 0.95)
     assert set(run.paths) == {"momentum", "Nesterov"}
@@ -79,6 +81,7 @@ def test_rosenbrock_runs():
 
 # ---------------------------------------------------------------------------- static form and speed
 
+
 @pytest.mark.parametrize("make", [WM.quadratic_momentum_widget, WM.rosenbrock_nesterov_widget])
 def test_frames_fit_the_budget(make):
     w = make()
@@ -92,8 +95,6 @@ def test_static_html_has_every_frame():
     w = WM.rosenbrock_nesterov_widget()
     html = W.static_html(w)
     assert len(DATA_URI.findall(html)) == w.n_frames == 20
-
-
 
 
 def test_live_widgets_update():

@@ -9,7 +9,6 @@ import pytest
 import lib.widgets as W
 import lib.widgets.regularization as R
 from lib.nn import dropout_mask
-from lib.optim import soft_threshold
 
 
 def test_doctests():
@@ -21,7 +20,7 @@ def test_expected_dropout_loss_is_the_mean_over_masks():
     Phi, y, w = rng.normal(size=(15, 6)), rng.normal(size=15), rng.normal(size=6)
     p = 0.3
     masks = dropout_mask((20000, 6), p, rng)
-    preds = (Phi[None] * (masks * w / (1 - p))[:, None, :]).sum(-1)        # (masks, n)
+    preds = (Phi[None] * (masks * w / (1 - p))[:, None, :]).sum(-1)  # (masks, n)
     mc = np.mean(np.mean((y - preds) ** 2, axis=1))
     assert mc == pytest.approx(R.expected_dropout_loss(w, Phi, y, p), rel=1e-2)
     assert R.expected_dropout_loss(w, Phi, y, 0.0) == pytest.approx(np.mean((y - Phi @ w) ** 2))
@@ -40,10 +39,10 @@ def test_dropout_fit_minimises_the_expected_loss():
 def test_dropout_closes_the_gap_on_few_points():
     d = R.dropout_fit(0.0, 10)
     gap = d.val_mse - d.train_mse
-    assert gap[0] > 10 * gap[R.DROPOUT_PS.index(0.2)]           # no dropout overfits 20 points
-    assert np.all(np.diff(d.train_mse) > 0)                      # more dropout, worse fit of the data
+    assert gap[0] > 10 * gap[R.DROPOUT_PS.index(0.2)]  # no dropout overfits 20 points
+    assert np.all(np.diff(d.train_mse) > 0)  # more dropout, worse fit of the data
     many = R.dropout_fit(0.0, 160)
-    assert many.val_mse[0] - many.train_mse[0] < gap[0]          # more data, smaller gap
+    assert many.val_mse[0] - many.train_mse[0] < gap[0]  # more data, smaller gap
 
 
 def test_lasso_gives_exact_zeros_and_ridge_none():

@@ -11,12 +11,12 @@ from lib.widgets import second_order as so
 
 def test_newton_paths_show_the_chapter_s_claims():
     d = so.newton_paths("saddle", "near the saddle (0.5, 0.05)")
-    assert "Newton: saddle" in d.summary                     # plain Newton is attracted to the saddle
+    assert "Newton: saddle" in d.summary  # plain Newton is attracted to the saddle
     assert "damped Newton (LM): minimum" in d.summary
     assert "trust region (dogleg): minimum" in d.summary
     d = so.newton_paths("rosenbrock", "far (-1.2, 1)")
     assert d.gaps["Newton"][-1] < 1e-12 and d.gaps["gradient descent"][-1] > 1e-2
-    assert np.all(np.diff(d.gaps["damped Newton (LM)"]) <= 1e-15)      # LM never goes uphill
+    assert np.all(np.diff(d.gaps["damped Newton (LM)"]) <= 1e-15)  # LM never goes uphill
     d = so._newton_frame("himmelblau: near the maximum (-0.3, -0.9)")
     assert "Newton: a maximum" in d.summary
 
@@ -27,7 +27,7 @@ def test_trust_region_step_lambda_tied_to_radius():
     for d in (a, b):
         assert np.linalg.norm(d.exact) == pytest.approx(d.delta, rel=1e-9)
         assert np.linalg.norm(d.dogleg) <= d.delta * (1 + 1e-12)
-    assert so.trust_region_step(0.8).lam == 0.0               # the Newton step fits
+    assert so.trust_region_step(0.8).lam == 0.0  # the Newton step fits
 
 
 def test_bad_arguments():
@@ -41,16 +41,17 @@ def test_bad_arguments():
 def test_every_frame_computes_within_50_ms(make):
     w = make()
     import itertools
+
     for values in itertools.product(*(c.values for c in w.controls)):
         kw = dict(zip((c.name for c in w.controls), values))
         so.newton_paths.cache_clear()
         so.trust_region_step.cache_clear()
-        w.compute(**kw)                       # compile on first use
+        w.compute(**kw)  # compile on first use
         so.newton_paths.cache_clear()
         so.trust_region_step.cache_clear()
         t = time.perf_counter()
         w.compute(**kw)
-        assert time.perf_counter() - t < 0.1, kw     # target 50 ms; margin for a loaded machine
+        assert time.perf_counter() - t < 0.1, kw  # target 50 ms; margin for a loaded machine
 
 
 @pytest.mark.parametrize("make", [so.newton_widget, so.trust_region_widget])

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 import lib.widgets as W
-from lib import nn
-from lib.gradcheck import check_gradient
 from lib.widgets import sgd as S
 
 DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
@@ -17,10 +15,11 @@ DATA_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
 
 # ---------------------------------------------------------------------------- least squares
 
+
 def test_least_squares_problem_is_consistent():
     p = S.least_squares_problem()
     assert p.X.shape == (200, 2)
-    assert np.allclose(p.X.T @ (p.X @ p.theta_star - p.y), 0, atol=1e-10)     # normal equations
+    assert np.allclose(p.X.T @ (p.X @ p.theta_star - p.y), 0, atol=1e-10)  # normal equations
     assert np.allclose(p.hessian, p.X.T @ p.X / 200)
     assert np.isclose(p.objective(p.theta_star), p.loss_star)
     assert np.allclose(p.objective.grad(p.theta_star), 0, atol=1e-10)
@@ -58,8 +57,8 @@ def test_noise_floor_scaling_and_edge_cases():
     small = S.noise_floor(0.01, 1, p.X, r, replacement=True)
     assert np.isclose(S.noise_floor(0.01, 4, p.X, r, replacement=True), small / 4, rtol=0.05)  # ∝ 1/B
     assert np.isclose(S.noise_floor(0.02, 1, p.X, r, replacement=True), 2 * small, rtol=0.05)  # ∝ η
-    assert S.noise_floor(0.1, 200, p.X, r) == 0.0                 # full batch without replacement
-    assert S.noise_floor(3.0, 1, p.X, r) == math.inf              # unstable
+    assert S.noise_floor(0.1, 200, p.X, r) == 0.0  # full batch without replacement
+    assert S.noise_floor(3.0, 1, p.X, r) == math.inf  # unstable
     with pytest.raises(ValueError, match="batch_size"):
         S.noise_floor(0.1, 0, p.X, r)
 
@@ -85,6 +84,7 @@ def test_batch_noise_run_is_deterministic():
 
 # ---------------------------------------------------------------------------- digits
 
+
 def test_digits_grid_and_run():
     grid = S.digits_grid()
     assert grid.final_loss.shape == (len(S.DIGITS_BATCH_SIZES), len(S.DIGITS_LRS))
@@ -102,11 +102,12 @@ def test_digits_grid_and_run():
 
 # ---------------------------------------------------------------------------- rendering
 
+
 @pytest.mark.parametrize("make", [S.batch_noise_widget, S.digits_widget])
 def test_frames_fit_the_budget(make):
     w = make()
     assert w.n_frames <= 25
-    values = {c.name: c.values[0] for c in w.controls}            # the noisiest frame
+    values = {c.name: c.values[0] for c in w.controls}  # the noisiest frame
     sizes = [len(W.render_png(w, **values)), len(W.render_png(w))]
     assert max(sizes) < 30_000
     assert w.n_frames * max(sizes) * 1.1 * 4 / 3 < 1_200_000
@@ -116,5 +117,3 @@ def test_static_html_has_one_frame_per_combination():
     w = S.batch_noise_widget()
     html = W.static_html(w)
     assert len(DATA_URI.findall(html)) == w.n_frames == 16
-
-

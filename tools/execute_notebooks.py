@@ -26,6 +26,7 @@ CACHE = ROOT / "_build" / ".jupyter_cache"
 
 def _timeout() -> int:
     import yaml
+
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     return int(config.get("execute", {}).get("timeout", 180))
 
@@ -38,14 +39,16 @@ def _run(path: str, timeout: int) -> tuple[str, float, str | None]:
     from jupyter_cache.executors.utils import single_nb_execution
 
     nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
-                                 meta_override=True)
+    result = single_nb_execution(
+        nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False, meta_override=True
+    )
     if result.err is not None:
         return path, result.time, f"{type(result.err).__name__}: {str(result.err).splitlines()[0][:200]}"
     cache = get_cache(str(CACHE))
     record = cache.add_nb_to_project(path)
-    cache.cache_notebook_bundle(CacheBundleIn(nb, record.uri, data={"execution_seconds": result.time}),
-                                check_validity=False, overwrite=True)
+    cache.cache_notebook_bundle(
+        CacheBundleIn(nb, record.uri, data={"execution_seconds": result.time}), check_validity=False, overwrite=True
+    )
     return path, result.time, None
 
 
@@ -54,16 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="default: every chapters/*.ipynb")
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    paths = [str(Path(p).resolve()) for p in args.notebooks] or sorted(str(p) for p in (ROOT / "chapters").glob("*.ipynb"))
+    paths = [str(Path(p).resolve()) for p in args.notebooks] or sorted(
+        str(p) for p in (ROOT / "chapters").glob("*.ipynb")
+    )
     os.environ["DESCENT_WIDGETS"] = "static"  # what the book build sets (see _ext/descent_build.py)
     os.environ.pop("MPLBACKEND", None)  # the lessons' figures need the inline backend
     CACHE.parent.mkdir(parents=True, exist_ok=True)
 
     from jupyter_cache import get_cache
+
     cache = get_cache(str(CACHE))
     todo = []
     for p in paths:
         import nbformat
+
         try:
             cache.match_cache_notebook(nbformat.read(p, as_version=4))
         except KeyError:
@@ -80,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             name = Path(path).relative_to(ROOT)
             if error:
                 failed += 1
-                print(f"  {name}: FAILED after {seconds:.1f} s ({error}); the build will rerun it and report", flush=True)
+                print(
+                    f"  {name}: FAILED after {seconds:.1f} s ({error}); the build will rerun it and report", flush=True
+                )
             else:
                 print(f"  {name}: {seconds:.1f} s", flush=True)
     print(f"execute_notebooks: done in {time.monotonic() - start:.1f} s", flush=True)

@@ -23,8 +23,15 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-        "--no-first-run", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
@@ -40,9 +47,16 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("pages", nargs="*", default=["chapters/00-welcome.html", "chapters/notation.html",
-                                                 "chapters/01-gradient-descent.html",
-                                                 "exercises/01-gradient-descent.html"])
+    ap.add_argument(
+        "pages",
+        nargs="*",
+        default=[
+            "chapters/00-welcome.html",
+            "chapters/notation.html",
+            "chapters/01-gradient-descent.html",
+            "exercises/01-gradient-descent.html",
+        ],
+    )
     ap.add_argument("--widgets", action="store_true")
     ap.add_argument("--out", default="screenshots")
     ap.add_argument("--width", type=int, default=1280)
@@ -55,8 +69,9 @@ def main() -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": args.width, "height": 900})
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-        page.on("console", lambda m: errors.append(f"{page.url}: console {m.type}: {m.text}")
-                if m.type == "error" else None)
+        page.on(
+            "console", lambda m: errors.append(f"{page.url}: console {m.type}: {m.text}") if m.type == "error" else None
+        )
         for rel in args.pages:
             page.goto(f"http://127.0.0.1:{port}/{rel}", wait_until="networkidle")
             page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)

@@ -29,20 +29,22 @@ def from_npm(tmp: Path) -> Path:
     (tarball,) = tmp.glob("mathjax-*.tgz")
     with tarfile.open(tarball) as tar:
         members = [m for m in tar.getmembers() if m.name.startswith("package/es5/")]
-        tar.extractall(tmp, members=members, filter="data") if sys.version_info >= (3, 12) else \
-            tar.extractall(tmp, members=members)  # noqa: S202 - registry tarball, es5/ only
+        tar.extractall(tmp, members=members, filter="data") if sys.version_info >= (3, 12) else tar.extractall(
+            tmp, members=members
+        )  # noqa: S202 - registry tarball, es5/ only
     return tmp / "package" / "es5"
 
 
 def from_pip(tmp: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(tmp), PIP_SPEC],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(tmp), PIP_SPEC], check=True
+    )
     (wheel,) = tmp.glob("django_static_mathjax-*.whl")
     prefix = "mathjax/static/mathjax/es5/"
     with zipfile.ZipFile(wheel) as zf:
         for name in zf.namelist():
             if name.startswith(prefix) and not name.endswith("/"):
-                target = tmp / "es5" / name[len(prefix):]
+                target = tmp / "es5" / name[len(prefix) :]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(zf.read(name))
     return tmp / "es5"
@@ -57,9 +59,11 @@ def main(dest: str = "_vendor/mathjax") -> int:
         try:
             src = from_npm(tmp) if shutil.which("npm") else from_pip(tmp)
         except (subprocess.CalledProcessError, ValueError, OSError) as exc:
-            print(f"vendor_mathjax: could not fetch MathJax 3 ({exc}). The book needs it to typeset "
-                  f"math; check that npm or pip can reach its registry and run `make book` again.",
-                  file=sys.stderr)
+            print(
+                f"vendor_mathjax: could not fetch MathJax 3 ({exc}). The book needs it to typeset "
+                f"math; check that npm or pip can reach its registry and run `make book` again.",
+                file=sys.stderr,
+            )
             return 1
         if not (src / ENTRY).is_file():
             print(f"vendor_mathjax: the downloaded package has no es5/{ENTRY}", file=sys.stderr)

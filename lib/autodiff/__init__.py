@@ -12,12 +12,48 @@ array([5.5   , 1.7163])
 """
 
 from lib.autodiff._scalar import DomainError
-from lib.autodiff.forward import (Dual, cos, derivative, exp, forward_gradient, forward_jacobian, jvp,
-                                  log, relu, sigmoid, sin, sqrt, tanh)
+from lib.autodiff.forward import (
+    Dual,
+    cos,
+    derivative,
+    exp,
+    forward_gradient,
+    forward_jacobian,
+    jvp,
+    log,
+    relu,
+    sigmoid,
+    sin,
+    sqrt,
+    tanh,
+)
 from lib.autodiff.reverse import Var, grad, graph_nodes, hvp, reverse_jacobian, value_and_grad, vjp
 from lib.autodiff.tables import Trace, format_adjoint, format_forward, trace
 
-__all__ = ["DomainError", "Dual", "jvp", "derivative", "forward_gradient", "forward_jacobian",
-           "Var", "grad", "value_and_grad", "vjp", "reverse_jacobian", "hvp", "graph_nodes",
-           "Trace", "trace", "format_forward", "format_adjoint",
-           "exp", "log", "sin", "cos", "tanh", "sqrt", "relu", "sigmoid"]
+__all__ = [
+    "DomainError",
+    "Dual",
+    "jvp",
+    "derivative",
+    "forward_gradient",
+    "forward_jacobian",
+    "Var",
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "reverse_jacobian",
+    "hvp",
+    "graph_nodes",
+    "Trace",
+    "trace",
+    "format_forward",
+    "format_adjoint",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tanh",
+    "sqrt",
+    "relu",
+    "sigmoid",
+]

@@ -40,8 +40,9 @@ def exp(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
-        raise OverflowError(f"exp overflows at x = {x!r}: e^x exceeds the largest float "
-                            "(about 1.8e308) for x > 709.78") from None
+        raise OverflowError(
+            f"exp overflows at x = {x!r}: e^x exceeds the largest float (about 1.8e308) for x > 709.78"
+        ) from None
 
 
 def sin(x: float) -> float:
@@ -64,8 +65,7 @@ def sqrt(x: float) -> float:
     if x < 0:
         raise DomainError(f"sqrt is undefined at x = {x!r} (it needs x >= 0)")
     if x == 0:
-        raise DomainError(f"sqrt is not differentiable at x = {x!r} (the derivative 1/(2 sqrt(x)) "
-                          "needs x > 0)")
+        raise DomainError(f"sqrt is not differentiable at x = {x!r} (the derivative 1/(2 sqrt(x)) needs x > 0)")
     return math.sqrt(x)
 
 
@@ -80,12 +80,12 @@ def power(x: float, p: float) -> float:
     """x ** p where it is real and differentiable in x: a negative x needs an integer p, and
     x = 0 needs p = 0 or p >= 1 (otherwise p x^(p-1) is infinite)."""
     if x < 0 and p != int(p):
-        raise DomainError(f"x ** {p!r} is undefined at x = {x!r} (a negative base needs an integer "
-                          "exponent)")
+        raise DomainError(f"x ** {p!r} is undefined at x = {x!r} (a negative base needs an integer exponent)")
     if x == 0 and p != 0 and p < 1:
-        raise DomainError(f"x ** {p!r} is not differentiable at x = 0 (the derivative "
-                          f"{p!r} x ** {p - 1!r} is infinite there)")
+        raise DomainError(
+            f"x ** {p!r} is not differentiable at x = 0 (the derivative {p!r} x ** {p - 1!r} is infinite there)"
+        )
     try:
-        return x ** p
+        return x**p
     except OverflowError:
         raise OverflowError(f"{x!r} ** {p!r} overflows (larger than about 1.8e308)") from None

@@ -29,15 +29,30 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from lib.autodiff import _scalar as S
 from lib.autodiff._scalar import DomainError
 
-__all__ = ["Dual", "DomainError", "jvp", "derivative", "forward_gradient", "forward_jacobian",
-           "exp", "log", "sin", "cos", "tanh", "sqrt", "relu", "sigmoid"]
+__all__ = [
+    "Dual",
+    "DomainError",
+    "jvp",
+    "derivative",
+    "forward_gradient",
+    "forward_jacobian",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tanh",
+    "sqrt",
+    "relu",
+    "sigmoid",
+]
 
 
 class Dual:
@@ -119,8 +134,8 @@ class Dual:
     def __pow__(self, other):
         if isinstance(other, Dual):
             if other.dot == 0:
-                return self ** other.value
-            return exp(other * log(self))            # u^w = e^(w ln u), needs u > 0
+                return self**other.value
+            return exp(other * log(self))  # u^w = e^(w ln u), needs u > 0
         p = S.real(other, "the exponent")
         if p == 0:
             return Dual(1.0, 0.0)
@@ -191,14 +206,18 @@ def _sigmoid(x: float) -> float:
 
 # -- generic elementary functions: numbers, Duals and lib.autodiff.reverse.Var --------------------
 
+
 def _generic(name: str, real_fn: Callable[[float], float], math_text: str) -> Callable:
     def fn(x):
         if not isinstance(x, numbers.Real) and hasattr(x, name):
             return getattr(x, name)()
         return real_fn(S.real(x, "x"))
+
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (f"{math_text} of a number, a :class:`Dual` or a ``Var`` (calls its ``.{name}()``); "
-                  f"see :cite:p:`baydin2018automatic`.")
+    fn.__doc__ = (
+        f"{math_text} of a number, a :class:`Dual` or a ``Var`` (calls its ``.{name}()``); "
+        f"see :cite:p:`baydin2018automatic`."
+    )
     return fn
 
 
@@ -214,19 +233,21 @@ sigmoid = _generic("sigmoid", _sigmoid, "1/(1 + e^(-x))")
 
 # -- derivatives with dual numbers ----------------------------------------------------------------
 
+
 def _split(out: Any, where: str = "f(x)"):
     """(value, tangent) of a function's output: a Dual, a number, or an array/list of them."""
     if isinstance(out, Dual):
         return out.value, out.dot
     if isinstance(out, numbers.Real):
-        return float(out), 0.0                      # a constant: derivative 0
+        return float(out), 0.0  # a constant: derivative 0
     if isinstance(out, (list, tuple, np.ndarray)):
         parts = [_split(o, where) for o in np.asarray(out, dtype=object).ravel()]
         shape = np.shape(out)
-        return (np.array([p[0] for p in parts]).reshape(shape),
-                np.array([p[1] for p in parts]).reshape(shape))
-    raise TypeError(f"{where} returned {type(out).__name__}; expected a number, a Dual or an "
-                    "array of them (use lib.autodiff.sin etc. or np.sin, not math.sin)")
+        return (np.array([p[0] for p in parts]).reshape(shape), np.array([p[1] for p in parts]).reshape(shape))
+    raise TypeError(
+        f"{where} returned {type(out).__name__}; expected a number, a Dual or an "
+        "array of them (use lib.autodiff.sin etc. or np.sin, not math.sin)"
+    )
 
 
 def _duals(x: Any, v: Any):

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,13 +37,29 @@ from lib.autodiff import _scalar as S
 from lib.autodiff import forward as F
 from lib.autodiff.forward import Dual
 
-__all__ = ["Var", "Op", "OPS", "graph_nodes", "value_and_grad", "grad", "vjp", "reverse_jacobian",
-           "hvp", "add_backward", "sub_backward", "mul_backward", "div_backward", "pow_backward",
-           "log_backward", "sin_backward"]
+__all__ = [
+    "Var",
+    "Op",
+    "OPS",
+    "graph_nodes",
+    "value_and_grad",
+    "grad",
+    "vjp",
+    "reverse_jacobian",
+    "hvp",
+    "add_backward",
+    "sub_backward",
+    "mul_backward",
+    "div_backward",
+    "pow_backward",
+    "log_backward",
+    "sin_backward",
+]
 
 
 # -- local backward rules: (grad_out, *input values, *constants) -> one gradient per input --------
 # Inputs may be floats or Duals (forward-over-reverse), so the rules use lib.autodiff functions.
+
 
 def add_backward(g, a, b):
     """c = a + b: (ḡ, ḡ)."""
@@ -152,7 +169,7 @@ def _div(a, b):
 
 
 def _pow(a, p):
-    return S.power(a, p) if isinstance(a, numbers.Real) else a ** p
+    return S.power(a, p) if isinstance(a, numbers.Real) else a**p
 
 
 class Var:
@@ -174,11 +191,12 @@ class Var:
 
     __slots__ = ("value", "grad", "parents", "consts", "op", "name", "_id")
 
-    def __init__(self, value: Any, name: str | None = None, *, _op: str | None = None,
-                 _parents: tuple = (), _consts: tuple = ()):
+    def __init__(
+        self, value: Any, name: str | None = None, *, _op: str | None = None, _parents: tuple = (), _consts: tuple = ()
+    ):
         self.value = _check_value(value)
         self.grad = 0.0
-        self.op = _op                    # None: an input; "const": a number; else a key of OPS
+        self.op = _op  # None: an input; "const": a number; else a key of OPS
         self.parents = _parents
         self.consts = _consts
         self.name = name
@@ -198,7 +216,7 @@ class Var:
             return Var(other, _op="const")
         return NotImplemented
 
-    def _node(self, op: str, value: Any, parents: tuple, consts: tuple = ()) -> "Var":
+    def _node(self, op: str, value: Any, parents: tuple, consts: tuple = ()) -> Var:
         return Var(value, _op=op, _parents=parents, _consts=consts)
 
     def __add__(self, other):
@@ -240,7 +258,7 @@ class Var:
         return self
 
     def __pow__(self, other):
-        if isinstance(other, Var):                      # a variable exponent: a^b = exp(b ln a)
+        if isinstance(other, Var):  # a variable exponent: a^b = exp(b ln a)
             return (other * self.log()).exp()
         p = S.real(other, "the exponent")
         return self._node("pow", _pow(self.value, p), (self,), (p,))
@@ -312,7 +330,7 @@ def graph_nodes(output: Var) -> list:
     if not isinstance(output, Var):
         raise TypeError(f"expected a Var, got {type(output).__name__}")
     seen, stack = {id(output): output}, [output]
-    while stack:                                  # iterative: deep graphs (long loops) are fine
+    while stack:  # iterative: deep graphs (long loops) are fine
         for parent in stack.pop().parents:
             if id(parent) not in seen:
                 seen[id(parent)] = parent
@@ -321,6 +339,7 @@ def graph_nodes(output: Var) -> list:
 
 
 # -- gradients, Jacobians, Hessian-vector products --------------------------------------------------
+
 
 def _inputs(x: Any, values: Any = None):
     """Var inputs for x (a number or a 1-D array); ``values`` overrides each Var's value."""
@@ -339,9 +358,10 @@ def _as_output(y: Any, where: str = "f(x)") -> Var:
     if isinstance(y, np.ndarray) and y.shape == () and isinstance(y.item(), Var):
         return y.item()
     if isinstance(y, (numbers.Real, Dual)):
-        return Var(y, _op="const")                  # a constant function: gradient 0
-    raise TypeError(f"{where} returned {type(y).__name__}; expected a scalar Var (for vector "
-                    "outputs use reverse_jacobian or vjp)")
+        return Var(y, _op="const")  # a constant function: gradient 0
+    raise TypeError(
+        f"{where} returned {type(y).__name__}; expected a scalar Var (for vector outputs use reverse_jacobian or vjp)"
+    )
 
 
 def _grads(xs, scalar: bool):
@@ -414,7 +434,7 @@ def reverse_jacobian(f: Callable, x: Any) -> np.ndarray:
     rows = []
     for y in _outputs(f(xs)):
         for v in xs_list:
-            v.grad = 0.0                 # inputs that y does not depend on keep gradient 0
+            v.grad = 0.0  # inputs that y does not depend on keep gradient 0
         y.backward()
         rows.append([float(v.grad) for v in xs_list])
     return np.array(rows)

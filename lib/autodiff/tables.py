@@ -13,7 +13,8 @@ pass, and records the forward (primal) trace and the adjoint table in the notati
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,14 +25,14 @@ from lib.autodiff.reverse import OPS, Var, _as_output, graph_nodes
 __all__ = ["Trace", "ForwardRow", "AdjointRow", "trace", "format_forward", "format_adjoint"]
 
 _SUB = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
-BAR = "\u0304"                                   # combining macron: v̄
+BAR = "\u0304"  # combining macron: v̄
 
 
 class ForwardRow(NamedTuple):
     """One line of the forward (primal) trace: ``label = expression = value``."""
 
-    label: str           # "v₁"
-    expression: str      # "ln v₋₁" (an input: "x₁")
+    label: str  # "v₁"
+    expression: str  # "ln v₋₁" (an input: "x₁")
     value: float
     tangent: float | None  # the forward-mode tangent v̇ when the inputs carried one
 
@@ -39,12 +40,12 @@ class ForwardRow(NamedTuple):
 class AdjointRow(NamedTuple):
     """One update of the adjoint table: ``v̄_target (+)= v̄_source × ∂v_source/∂v_target``."""
 
-    target: str          # "v₀"
-    source: str          # "v₃" ("y" for the seed row)
-    partial_text: str    # "cos v₀"
-    partial: float       # its value
-    total: float         # v̄_target after this update
-    first: bool          # the first contribution to v̄_target (an assignment, not a +=)
+    target: str  # "v₀"
+    source: str  # "v₃" ("y" for the seed row)
+    partial_text: str  # "cos v₀"
+    partial: float  # its value
+    total: float  # v̄_target after this update
+    first: bool  # the first contribution to v̄_target (an assignment, not a +=)
 
 
 class Trace(NamedTuple):
@@ -53,8 +54,8 @@ class Trace(NamedTuple):
 
     inputs: tuple
     output: Var
-    nodes: tuple         # inputs and intermediate nodes, topological order (constants excluded)
-    labels: dict         # id(node) -> "v₋₁", ...
+    nodes: tuple  # inputs and intermediate nodes, topological order (constants excluded)
+    labels: dict  # id(node) -> "v₋₁", ...
     forward_rows: tuple
     adjoint_rows: tuple
     gradient: np.ndarray
@@ -85,7 +86,7 @@ def trace(f: Callable, *x: float, tangents: tuple | None = None, names: tuple | 
     output = _as_output(f(*inputs))
     output.backward()
     nodes = tuple(v for v in graph_nodes(output) if v.op != "const")
-    for v in inputs:                        # inputs the output does not use: keep them, grad 0
+    for v in inputs:  # inputs the output does not use: keep them, grad 0
         if v not in nodes:
             v.grad = 0.0
     nodes = tuple(sorted(set(nodes) | set(inputs), key=lambda v: v._id))
@@ -128,8 +129,16 @@ def trace(f: Callable, *x: float, tangents: tuple | None = None, names: tuple | 
             first = id(parent) not in seen
             seen.add(id(parent))
             adjoint[id(parent)] = adjoint[id(parent)] + adjoint[id(v)] * d
-            rows.append(AdjointRow(labels[id(parent)], labels[id(v)], op.partials[i].format(**texts(v)),
-                                   _real(d), _real(adjoint[id(parent)]), first))
+            rows.append(
+                AdjointRow(
+                    labels[id(parent)],
+                    labels[id(v)],
+                    op.partials[i].format(**texts(v)),
+                    _real(d),
+                    _real(adjoint[id(parent)]),
+                    first,
+                )
+            )
     gradient = np.array([_real(v.grad) for v in inputs])
     return Trace(inputs, output, nodes, labels, tuple(forward_rows), tuple(rows), gradient)
 
@@ -147,8 +156,11 @@ def format_forward(t: Trace, digits: int = 4) -> str:
             dot = r.label[0] + "\u0307" + r.label[1:]
             line += f"    {_pad(dot, 4)} = {r.tangent:{digits + 8}.{digits}f}"
         lines.append(line)
-    lines.append(f"{_pad('y = ' + t.labels[id(t.output)], width)}  = {_real(t.output.value):{digits + 8}.{digits}f}"
-                 if id(t.output) in t.labels else "y")
+    lines.append(
+        f"{_pad('y = ' + t.labels[id(t.output)], width)}  = {_real(t.output.value):{digits + 8}.{digits}f}"
+        if id(t.output) in t.labels
+        else "y"
+    )
     return "\n".join(lines)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from numbers import Integral, Real
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,8 +59,9 @@ def _finite(name: str, value) -> float:
     return float(value)
 
 
-def model_problem(name: str, model, splits, *, epochs: int, batch_size: int, target: float,
-                  description: str = "") -> Problem:
+def model_problem(
+    name: str, model, splits, *, epochs: int, batch_size: int, target: float, description: str = ""
+) -> Problem:
     """A :mod:`lib.nn` model trained by :func:`lib.train.train` on ``splits`` (train / val / test).
 
     A run with seed ``s`` starts from ``model.init(s)`` and shuffles with ``seed=s``; the curve
@@ -85,23 +87,36 @@ def model_problem(name: str, model, splits, *, epochs: int, batch_size: int, tar
     test = (splits.test.X, splits.test.y)
 
     def run(optimizer, seed: int) -> Run:
-        h = train(model, model.init(int(seed)), optimizer, splits.train, val=splits.val,
-                  epochs=epochs, batch_size=batch_size, seed=int(seed), progress=False)
+        h = train(
+            model,
+            model.init(int(seed)),
+            optimizer,
+            splits.train,
+            val=splits.val,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=int(seed),
+            progress=False,
+        )
         curve = np.full(epochs, np.inf)
-        curve[:h.epochs] = np.where(np.isfinite(h.val_loss), h.val_loss, np.inf)
+        curve[: h.epochs] = np.where(np.isfinite(h.val_loss), h.val_loss, np.inf)
         steps = np.full(epochs, np.iinfo(np.int64).max)
-        steps[:h.epochs] = [np.searchsorted(h.grad_evals, e) + 1 for e in h.epoch_grad_evals]
+        steps[: h.epochs] = [np.searchsorted(h.grad_evals, e) + 1 for e in h.epoch_grad_evals]
         wall = np.full(epochs, np.inf)
-        wall[:h.epochs] = h.epoch_wall_time
+        wall[: h.epochs] = h.epoch_wall_time
         if h.diverged or h.epochs == 0:
             metrics = dict.fromkeys(("train_loss", "val_loss", "val_acc", "test_loss", "test_acc"), math.inf)
             metrics["val_acc"] = metrics["test_acc"] = 0.0
         else:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 test_loss, test_acc = evaluate(h.params, *test)
-            metrics = {"train_loss": float(h.train_loss[-1]), "val_loss": float(h.val_loss[-1]),
-                       "val_acc": float(h.val_acc[-1]), "test_loss": float(test_loss),
-                       "test_acc": float(test_acc)}
+            metrics = {
+                "train_loss": float(h.train_loss[-1]),
+                "val_loss": float(h.val_loss[-1]),
+                "val_acc": float(h.val_acc[-1]),
+                "test_loss": float(test_loss),
+                "test_acc": float(test_acc),
+            }
             if not math.isfinite(metrics["val_loss"]):
                 metrics["val_loss"] = math.inf
         return Run(curve, steps, wall, metrics, bool(h.diverged))
@@ -109,9 +124,17 @@ def model_problem(name: str, model, splits, *, epochs: int, batch_size: int, tar
     return Problem(name, run, target, description or f"{model.name}, {epochs} epochs of batch {batch_size}")
 
 
-def least_squares_problem(kappa: float = 1e3, *, n: int = 300, d: int = 10, noise: float = 0.1,
-                          steps: int = 200, batch_size: int | None = None, data_seed: int = 0,
-                          target_excess: float = 0.05) -> Problem:
+def least_squares_problem(
+    kappa: float = 1e3,
+    *,
+    n: int = 300,
+    d: int = 10,
+    noise: float = 0.1,
+    steps: int = 200,
+    batch_size: int | None = None,
+    data_seed: int = 0,
+    target_excess: float = 0.05,
+) -> Problem:
     r"""Badly conditioned linear least squares, :math:`L(W) = \frac1{2n}\lVert XW - y\rVert^2`.
 
     The columns of :math:`X` are standard normal scaled by :math:`s_j = \sqrt{\kappa}^{\,j/(d-1)}`,
@@ -158,13 +181,18 @@ def least_squares_problem(kappa: float = 1e3, *, n: int = 300, d: int = 10, nois
     model = Model(f"least_squares(kappa={kappa:g}, d={d})", init, loss_and_grad, predict)
     w_best = np.linalg.lstsq(train.X, train.y, rcond=None)[0][:, None]
     best_val = loss_and_grad({"W": w_best}, val.X, val.y)[0]
-    return model_problem(f"least squares κ={kappa:g}", model, splits, epochs=steps,
-                         batch_size=batch_size or n, target=best_val * (1 + target_excess),
-                         description=f"linear least squares, d={d}, κ≈{kappa:g}, {steps} full-batch steps")
+    return model_problem(
+        f"least squares κ={kappa:g}",
+        model,
+        splits,
+        epochs=steps,
+        batch_size=batch_size or n,
+        target=best_val * (1 + target_excess),
+        description=f"linear least squares, d={d}, κ≈{kappa:g}, {steps} full-batch steps",
+    )
 
 
-def objective_problem(objective, *, steps: int = 300, target: float = 1e-6, jitter: float = 0.0,
-                      start=None) -> Problem:
+def objective_problem(objective, *, steps: int = 300, target: float = 1e-6, jitter: float = 0.0, start=None) -> Problem:
     r"""A 2-D test function of :mod:`lib.functions` as a problem: the curve is
     :math:`f(\theta_t) - f^\star` after every step, and both "validation" and "test" loss are its
     final value. A run with seed ``s`` starts at ``start`` (the function's own by default) plus
@@ -186,11 +214,16 @@ def objective_problem(objective, *, steps: int = 300, target: float = 1e-6, jitt
             gaps = np.asarray(objective.value(path[1:].T), dtype=float) - f_min
         diverged = len(path) < steps + 1 or not np.all(np.isfinite(gaps))
         curve = np.full(steps, np.inf)
-        curve[:len(gaps)] = np.where(np.isfinite(gaps), np.maximum(gaps, 0.0), np.inf)
+        curve[: len(gaps)] = np.where(np.isfinite(gaps), np.maximum(gaps, 0.0), np.inf)
         final = math.inf if diverged else float(curve[-1])
         wall = elapsed * np.arange(1, steps + 1) / steps
-        return Run(curve, np.arange(1, steps + 1), wall, {"val_loss": final, "test_loss": final,
-                                                          "path": path}, bool(diverged))
+        return Run(
+            curve, np.arange(1, steps + 1), wall, {"val_loss": final, "test_loss": final, "path": path}, bool(diverged)
+        )
 
-    return Problem(objective.name, run, _finite("target", target),
-                   f"{objective.name}, {steps} steps from {tuple(np.round(start, 3))}")
+    return Problem(
+        objective.name,
+        run,
+        _finite("target", target),
+        f"{objective.name}, {steps} steps from {tuple(np.round(start, 3))}",
+    )

@@ -7,20 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["summarize", "to_csv", "cost_table", "performance_profile", "plot_summary",
-           "plot_performance_profile"]
+__all__ = ["summarize", "to_csv", "cost_table", "performance_profile", "plot_summary", "plot_performance_profile"]
 
 
 # --------------------------------------------------------------------------------------------
 # Reporting
 
 
-def summarize(rows: Sequence[dict], metrics: Sequence[str] = ("test_loss", "steps_to_target"),
-              phase: str = "final") -> list[dict]:
+def summarize(
+    rows: Sequence[dict], metrics: Sequence[str] = ("test_loss", "steps_to_target"), phase: str = "final"
+) -> list[dict]:
     """Median and interquartile range per (problem, optimizer) over the rows of ``phase``.
 
     Each output row has ``problem``, ``optimizer``, ``n`` (the number of seeds), the setting
@@ -44,11 +44,11 @@ def summarize(rows: Sequence[dict], metrics: Sequence[str] = ("test_loss", "step
                 s[k] = rs[0].get(k)
         for m in metrics:
             vals = np.array([r.get(m, math.nan) for r in rs], dtype=float)
-            if np.all(np.isnan(vals)):          # a metric the problem does not have (accuracy of a regression)
+            if np.all(np.isnan(vals)):  # a metric the problem does not have (accuracy of a regression)
                 q25 = med = q75 = math.nan
             elif np.all(np.isfinite(vals)):
                 q25, med, q75 = np.percentile(vals, [25, 50, 75])
-            else:                               # inf (never reached) sorts last; 'lower' keeps it exact
+            else:  # inf (never reached) sorts last; 'lower' keeps it exact
                 q25, med, q75 = np.percentile(np.where(np.isnan(vals), np.inf, vals), [25, 50, 75], method="lower")
             s[f"{m}_median"], s[f"{m}_q25"], s[f"{m}_q75"] = float(med), float(q25), float(q75)
         out.append(s)
@@ -106,8 +106,10 @@ def performance_profile(costs: dict, taus) -> dict:
     problems = list(costs[methods[0]])
     for m in methods:
         if set(costs[m]) != set(problems):
-            raise ValueError(f"method {m!r} has problems {sorted(costs[m])}, expected {sorted(problems)}: "
-                             "every method needs a cost on every problem (inf for a failure)")
+            raise ValueError(
+                f"method {m!r} has problems {sorted(costs[m])}, expected {sorted(problems)}: "
+                "every method needs a cost on every problem (inf for a failure)"
+            )
     T = np.array([[float(costs[m][p]) for p in problems] for m in methods])
     if np.any(T <= 0):
         raise ValueError("costs must be positive (ratios to the best are taken); shift or use steps/time")
@@ -119,8 +121,9 @@ def performance_profile(costs: dict, taus) -> dict:
     return {m: (R[i][None, :] <= taus[:, None]).mean(axis=1) for i, m in enumerate(methods)}
 
 
-def plot_summary(ax, summary: Sequence[dict], metric: str = "test_loss", *, problem: str | None = None,
-                 log: bool = False, color=None):
+def plot_summary(
+    ax, summary: Sequence[dict], metric: str = "test_loss", *, problem: str | None = None, log: bool = False, color=None
+):
     """Horizontal bars: per optimizer, the median of ``metric`` (a dot) and its interquartile
     range (a line), sorted from best to worst. Values of ``inf`` are drawn at the right edge
     with a ``→``."""
@@ -152,7 +155,7 @@ def plot_performance_profile(ax, profile: dict, taus, *, styles: dict | None = N
     """Step plot of :func:`performance_profile`: :math:`\\rho_s(\\tau)` against :math:`\\tau`
     (log scale), one line per method."""
     taus = np.asarray(taus, dtype=float)
-    for i, (m, rho) in enumerate(profile.items()):
+    for _i, (m, rho) in enumerate(profile.items()):
         kw = (styles or {}).get(m, {})
         ax.step(taus, rho, where="post", label=m, **kw)
     ax.set_xscale("log")

@@ -12,14 +12,23 @@ import contextlib
 import inspect
 import itertools
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from lib.compare.problems import Problem, Run, _finite, _positive_int
 
-__all__ = ["VARIANTS", "named_optimizers", "lr_grid", "search_space", "steps_to_target", "tune",
-           "final_runs", "protocol"]
+__all__ = [
+    "VARIANTS",
+    "named_optimizers",
+    "lr_grid",
+    "search_space",
+    "steps_to_target",
+    "tune",
+    "final_runs",
+    "protocol",
+]
 
 
 def _one_blas_thread():
@@ -31,7 +40,7 @@ def _one_blas_thread():
     comparable. Without threadpoolctl nothing changes."""
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:              # pragma: no cover - scikit-learn brings it
+    except ImportError:  # pragma: no cover - scikit-learn brings it
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
@@ -43,14 +52,30 @@ def _one_blas_thread():
 VARIANTS: dict[str, Callable[..., Any]] = {}
 
 #: Names in ``lib.optim.__all__`` that take ``lr`` but are building blocks, not optimizers.
-_BLOCK_PREFIXES = ("scale_by_", "add_", "clip", "trace", "identity", "chain", "apply_", "run",
-                   "check_", "learning_rate", "masked", "partition", "multi", "inject")
+_BLOCK_PREFIXES = (
+    "scale_by_",
+    "add_",
+    "clip",
+    "trace",
+    "identity",
+    "chain",
+    "apply_",
+    "run",
+    "check_",
+    "learning_rate",
+    "masked",
+    "partition",
+    "multi",
+    "inject",
+)
 
 
 def _sgd_variant(**fixed):
     def make(lr, **hyper):
         from lib import optim
+
         return optim.sgd(lr=lr, **{**fixed, **hyper})
+
     return make
 
 
@@ -99,8 +124,9 @@ def _builds_from_lr_alone(fn) -> bool:
     params = list(inspect.signature(fn).parameters.values())
     if not params or params[0].name not in ("lr", "learning_rate"):
         return False
-    return all(p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-               for p in params[1:])
+    return all(
+        p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params[1:]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,8 +166,10 @@ def search_space(budget: int, lr_range: tuple = (1e-4, 1.0), extra: tuple | None
         raise TypeError(f"extra must be a pair (name, values), e.g. ('momentum', (0.9, 0.99)); got {extra!r}") from None
     values = tuple(values)
     if not values or budget % len(values):
-        raise ValueError(f"budget={budget} must be a positive multiple of the {len(values)} values of {name!r}, "
-                         "so that every optimizer gets exactly the same number of trials")
+        raise ValueError(
+            f"budget={budget} must be a positive multiple of the {len(values)} values of {name!r}, "
+            "so that every optimizer gets exactly the same number of trials"
+        )
     lrs = lr_grid(budget // len(values), *lr_range)
     return [{"lr": float(lr), name: v} for lr, v in itertools.product(lrs, values)]
 
@@ -162,11 +190,15 @@ def steps_to_target(curve, steps, target: float) -> float:
     return float(steps[hit[0]]) if hit.size else math.inf
 
 
-def _row(problem: Problem, name: str, phase: str, setting: dict, seed: int, run: Run,
-         keep_curve: bool = False) -> dict:
-    row = {"problem": problem.name, "optimizer": name, "phase": phase, **setting,
-           "setting": ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in setting.items()),
-           "seed": int(seed)}
+def _row(problem: Problem, name: str, phase: str, setting: dict, seed: int, run: Run, keep_curve: bool = False) -> dict:
+    row = {
+        "problem": problem.name,
+        "optimizer": name,
+        "phase": phase,
+        **setting,
+        "setting": ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in setting.items()),
+        "seed": int(seed),
+    }
     for k, v in run.metrics.items():
         if np.isscalar(v):
             row[k] = float(v)
@@ -183,11 +215,20 @@ def _make(make_optimizer, setting: dict, name: str):
     try:
         return make_optimizer(setting["lr"], **hyper)
     except TypeError as exc:
-        raise TypeError(f"make_optimizer for {name!r} must accept (lr, **hyper) with hyper {sorted(hyper)}: {exc}") from None
+        raise TypeError(
+            f"make_optimizer for {name!r} must accept (lr, **hyper) with hyper {sorted(hyper)}: {exc}"
+        ) from None
 
 
-def tune(problem: Problem, make_optimizer, space: Sequence[dict], *, name: str = "optimizer",
-         seed: int = 0, select: str = "val_loss") -> tuple[dict, list[dict]]:
+def tune(
+    problem: Problem,
+    make_optimizer,
+    space: Sequence[dict],
+    *,
+    name: str = "optimizer",
+    seed: int = 0,
+    select: str = "val_loss",
+) -> tuple[dict, list[dict]]:
     r"""Run every setting of ``space`` once (seed ``seed``) and return ``(best, rows)``.
 
     .. math:: s^\star = \arg\min_{s \in \text{space}} L_{\text{val}}(\theta_{\text{end}}(s))
@@ -199,31 +240,59 @@ def tune(problem: Problem, make_optimizer, space: Sequence[dict], *, name: str =
     if select.startswith("test"):
         raise ValueError(f"select={select!r}: tune on a validation metric; the test split is only for the final report")
     with _one_blas_thread():
-        rows = [_row(problem, name, "tune", dict(s), seed, problem.run(_make(make_optimizer, s, name), seed))
-                for s in space]
+        rows = [
+            _row(problem, name, "tune", dict(s), seed, problem.run(_make(make_optimizer, s, name), seed)) for s in space
+        ]
     if not rows:
         raise ValueError("space is empty: give at least one setting (see search_space)")
     scores = [r.get(select, math.inf) if not r["diverged"] else math.inf for r in rows]
     scores = [s if math.isfinite(s) else math.inf for s in scores]
     if not any(math.isfinite(s) for s in scores):
-        raise ValueError(f"{name} diverged on {problem.name} at every setting of its search space: "
-                         "move lr_range to smaller learning rates")
+        raise ValueError(
+            f"{name} diverged on {problem.name} at every setting of its search space: "
+            "move lr_range to smaller learning rates"
+        )
     best = dict(space[int(np.argmin(scores))])
     return best, rows
 
 
-def final_runs(problem: Problem, make_optimizer, setting: dict, seeds: Sequence[int], *,
-               name: str = "optimizer", keep_curves: bool = False) -> list[dict]:
+def final_runs(
+    problem: Problem,
+    make_optimizer,
+    setting: dict,
+    seeds: Sequence[int],
+    *,
+    name: str = "optimizer",
+    keep_curves: bool = False,
+) -> list[dict]:
     """One row per seed of ``seeds`` at the chosen ``setting`` (phase ``"final"``); with
     ``keep_curves`` each row also holds its validation ``curve`` and ``curve_steps`` arrays."""
     with _one_blas_thread():
-        return [_row(problem, name, "final", dict(setting), s, problem.run(_make(make_optimizer, setting, name), s),
-                     keep_curves) for s in seeds]
+        return [
+            _row(
+                problem,
+                name,
+                "final",
+                dict(setting),
+                s,
+                problem.run(_make(make_optimizer, setting, name), s),
+                keep_curves,
+            )
+            for s in seeds
+        ]
 
 
-def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, seeds: int = 5,
-             lr_range: tuple = (1e-4, 1.0), extra: dict | None = None, tune_seed: int = 0,
-             keep_curves: bool = False) -> list[dict]:
+def protocol(
+    problems: Sequence[Problem],
+    optimizers: dict,
+    *,
+    budget: int = 6,
+    seeds: int = 5,
+    lr_range: tuple = (1e-4, 1.0),
+    extra: dict | None = None,
+    tune_seed: int = 0,
+    keep_curves: bool = False,
+) -> list[dict]:
     r"""The fair comparison: for every problem and optimizer, tune with ``budget`` trials on
     the validation split (:func:`tune` over :func:`search_space`), then run the chosen setting
     with ``seeds`` fresh seeds ``tune_seed + 1, ...`` (:func:`final_runs`). Returns the tidy
@@ -244,12 +313,13 @@ def protocol(problems: Sequence[Problem], optimizers: dict, *, budget: int = 6, 
     if unknown:
         raise ValueError(f"extra names optimizers that are not compared: {sorted(unknown)}")
     rows = []
-    for problem in problems:                      # (tune and final_runs use one BLAS thread)
+    for problem in problems:  # (tune and final_runs use one BLAS thread)
         for name, make in optimizers.items():
             rng_ = lr_range[name] if isinstance(lr_range, dict) else lr_range
             space = search_space(budget, rng_, extra.get(name))
             best, tuning = tune(problem, make, space, name=name, seed=tune_seed)
             rows += tuning
-            rows += final_runs(problem, make, best, range(tune_seed + 1, tune_seed + 1 + seeds), name=name,
-                               keep_curves=keep_curves)
+            rows += final_runs(
+                problem, make, best, range(tune_seed + 1, tune_seed + 1 + seeds), name=name, keep_curves=keep_curves
+            )
     return rows

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import importlib
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["Case", "Exercise", "Lazy", "CHAPTERS", "chapters", "for_chapter", "get", "all_exercises"]
 
@@ -109,6 +110,7 @@ class Exercise:
         """The cases: the public ones (``seed=None``, what the notebook's check cell uses) or,
         for another ``seed``, hidden ones drawn from a generator seeded by ``(seed, id)``."""
         import numpy as np
+
         rng = np.random.default_rng(self.seed if seed is None else [int(seed), self.seed])
         return list(self.cases(rng))
 
@@ -148,6 +150,4 @@ def get(exercise_id: str) -> Exercise:
     try:
         return registry[exercise_id]
     except (KeyError, TypeError):
-        raise LookupError(
-            f"unknown exercise id {exercise_id!r}; known ids: {', '.join(registry)}"
-        ) from None
+        raise LookupError(f"unknown exercise id {exercise_id!r}; known ids: {', '.join(registry)}") from None

@@ -22,14 +22,21 @@ import numpy as np
 from lib import optim
 from lib.exercises import Case, Exercise
 
-__all__ = ["EXERCISES", "adadelta_step", "adafactor_second_moment", "lion_step", "newton_schulz_orthogonalize",
-           "muon_step"]
+__all__ = [
+    "EXERCISES",
+    "adadelta_step",
+    "adafactor_second_moment",
+    "lion_step",
+    "newton_schulz_orthogonalize",
+    "muon_step",
+]
 
 CHAPTER = "11-beyond-adam"
 MUON_COEFFICIENTS = (3.4445, -4.775, 2.0315)
 
 
 # --- reference solutions ---------------------------------------------------------------------
+
 
 def adadelta_step(theta, g, square_avg, acc_delta, lr, rho, eps):
     r"""One Adadelta update (``torch.optim.Adadelta``); returns ``(theta, square_avg, acc_delta)``.
@@ -97,16 +104,41 @@ def muon_step(params, grads, bufs, lr, momentum, weight_decay):
 
 # --- cases -----------------------------------------------------------------------------------
 
+
 def _adadelta_cases(rng):
     return [
-        Case((np.array([1.0, -1.0]), np.array([0.5, -3.0]), np.zeros(2), np.zeros(2), 1.0, 0.9, 1e-6),
-             note="the first step from zero averages: about sqrt(eps / (1 - rho)) per coordinate"),
-        Case((rng.normal(size=3), rng.normal(size=3), rng.uniform(0.1, 1.0, 3), rng.uniform(1e-4, 1e-2, 3),
-              1.0, 0.9, 1e-6), note="running averages"),
-        Case((rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.uniform(0.1, 1.0, (2, 3)),
-              rng.uniform(1e-3, 1e-1, (2, 3)), 0.5, 0.95, 1e-4), note="a matrix, lr = 0.5, a large eps"),
-        Case((np.array([2.0]), np.array([0.0]), np.array([0.3]), np.array([0.04]), 1.0, 0.8, 1e-6),
-             note="a zero gradient: theta does not move, both averages decay"),
+        Case(
+            (np.array([1.0, -1.0]), np.array([0.5, -3.0]), np.zeros(2), np.zeros(2), 1.0, 0.9, 1e-6),
+            note="the first step from zero averages: about sqrt(eps / (1 - rho)) per coordinate",
+        ),
+        Case(
+            (
+                rng.normal(size=3),
+                rng.normal(size=3),
+                rng.uniform(0.1, 1.0, 3),
+                rng.uniform(1e-4, 1e-2, 3),
+                1.0,
+                0.9,
+                1e-6,
+            ),
+            note="running averages",
+        ),
+        Case(
+            (
+                rng.normal(size=(2, 3)),
+                rng.normal(size=(2, 3)),
+                rng.uniform(0.1, 1.0, (2, 3)),
+                rng.uniform(1e-3, 1e-1, (2, 3)),
+                0.5,
+                0.95,
+                1e-4,
+            ),
+            note="a matrix, lr = 0.5, a large eps",
+        ),
+        Case(
+            (np.array([2.0]), np.array([0.0]), np.array([0.3]), np.array([0.04]), 1.0, 0.8, 1e-6),
+            note="a zero gradient: theta does not move, both averages decay",
+        ),
     ]
 
 
@@ -122,18 +154,30 @@ def _factored_cases(rng):
 
 def _lion_cases(rng):
     return [
-        Case((np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, -4.0]), np.zeros(3), 1e-3, (0.9, 0.99), 0.0),
-             note="the first step from m = 0: -lr * sign(g)"),
-        Case((np.array([0.5, 0.5]), np.array([1.0, -1.0]), np.array([-5.0, 5.0]), 0.01, (0.9, 0.99), 0.0),
-             note="momentum against the gradient: the sign follows 0.9 m + 0.1 g"),
-        Case((np.array([0.5, 0.5]), np.array([1.0, -1.0]), np.array([-5.0, 5.0]), 0.01, (0.5, 0.9), 0.0),
-             note="beta1 = 0.5 now outweighs the momentum"),
-        Case((np.array([0.5, 0.5]), np.array([10.0, -10.0]), np.array([-1.0, 1.0]), 0.01, (0.9, 0.99), 0.0),
-             note="a large gradient flips sign(0.9 m + 0.1 g) but not the new m = 0.99 m + 0.01 g"),
-        Case((rng.normal(size=4), rng.normal(size=4), rng.normal(size=4), 3e-4, (0.9, 0.99), 0.1),
-             note="weight decay 0.1 (multiplied by lr)"),
-        Case((rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 1e-3, (0.95, 0.98), 1.0),
-             note="a matrix, other betas"),
+        Case(
+            (np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, -4.0]), np.zeros(3), 1e-3, (0.9, 0.99), 0.0),
+            note="the first step from m = 0: -lr * sign(g)",
+        ),
+        Case(
+            (np.array([0.5, 0.5]), np.array([1.0, -1.0]), np.array([-5.0, 5.0]), 0.01, (0.9, 0.99), 0.0),
+            note="momentum against the gradient: the sign follows 0.9 m + 0.1 g",
+        ),
+        Case(
+            (np.array([0.5, 0.5]), np.array([1.0, -1.0]), np.array([-5.0, 5.0]), 0.01, (0.5, 0.9), 0.0),
+            note="beta1 = 0.5 now outweighs the momentum",
+        ),
+        Case(
+            (np.array([0.5, 0.5]), np.array([10.0, -10.0]), np.array([-1.0, 1.0]), 0.01, (0.9, 0.99), 0.0),
+            note="a large gradient flips sign(0.9 m + 0.1 g) but not the new m = 0.99 m + 0.01 g",
+        ),
+        Case(
+            (rng.normal(size=4), rng.normal(size=4), rng.normal(size=4), 3e-4, (0.9, 0.99), 0.1),
+            note="weight decay 0.1 (multiplied by lr)",
+        ),
+        Case(
+            (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 1e-3, (0.95, 0.98), 1.0),
+            note="a matrix, other betas",
+        ),
     ]
 
 
@@ -150,14 +194,29 @@ def _ns_cases(rng):
 
 def _muon_cases(rng):
     def net(shapes):
-        return ({k: rng.normal(size=s) for k, s in shapes.items()}, {k: rng.normal(size=s) for k, s in shapes.items()},
-                {k: 0.1 * rng.normal(size=s) for k, s in shapes.items()})
+        return (
+            {k: rng.normal(size=s) for k, s in shapes.items()},
+            {k: rng.normal(size=s) for k, s in shapes.items()},
+            {k: 0.1 * rng.normal(size=s) for k, s in shapes.items()},
+        )
+
     fixed_W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     return [
-        Case(({"W": fixed_W}, {"W": np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])}, {"W": np.zeros((3, 2))},
-              0.02, 0.95, 0.0), note="one tall matrix, zero buffer, no weight decay"),
-        Case((*net({"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}), 0.02, 0.95, 0.1),
-             note="an MLP's parameters: only W1 and W2 are Muon's; b1, b2 are returned unchanged"),
+        Case(
+            (
+                {"W": fixed_W},
+                {"W": np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])},
+                {"W": np.zeros((3, 2))},
+                0.02,
+                0.95,
+                0.0,
+            ),
+            note="one tall matrix, zero buffer, no weight decay",
+        ),
+        Case(
+            (*net({"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}), 0.02, 0.95, 0.1),
+            note="an MLP's parameters: only W1 and W2 are Muon's; b1, b2 are returned unchanged",
+        ),
         Case((*net({"W": (2, 5), "scale": ()}), 0.05, 0.9, 0.0), note="a wide matrix and a scalar gain"),
         Case((*net({"W": (5, 5), "b": (5,)}), 0.01, 0.8, 0.2), note="a square matrix, momentum 0.8, weight decay"),
     ]
@@ -167,36 +226,56 @@ def _muon_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="adadelta_step", chapter=CHAPTER, points=2, function="adadelta_step",
-        cases=_adadelta_cases, reference=adadelta_step,
+        id="adadelta_step",
+        chapter=CHAPTER,
+        points=2,
+        function="adadelta_step",
+        cases=_adadelta_cases,
+        reference=adadelta_step,
         hint="Update square_avg FIRST; the numerator uses the OLD acc_delta: "
-             "delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg_new + eps) * g. Then "
-             "acc_delta_new = rho * acc_delta + (1 - rho) * delta**2 and theta - lr * delta.",
+        "delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg_new + eps) * g. Then "
+        "acc_delta_new = rho * acc_delta + (1 - rho) * delta**2 and theta - lr * delta.",
     ),
     Exercise(
-        id="adafactor_second_moment", chapter=CHAPTER, points=2, function="adafactor_second_moment",
-        cases=_factored_cases, reference=adafactor_second_moment,
+        id="adafactor_second_moment",
+        chapter=CHAPTER,
+        points=2,
+        function="adafactor_second_moment",
+        cases=_factored_cases,
+        reference=adafactor_second_moment,
         hint="R = V.sum(axis=1) has one entry per ROW (length n), C = V.sum(axis=0) one per COLUMN "
-             "(length m); the estimate is np.outer(R, C) / R.sum(), of shape (n, m) like V.",
+        "(length m); the estimate is np.outer(R, C) / R.sum(), of shape (n, m) like V.",
     ),
     Exercise(
-        id="lion_step", chapter=CHAPTER, points=2, function="lion_step",
-        cases=_lion_cases, reference=lion_step,
+        id="lion_step",
+        chapter=CHAPTER,
+        points=2,
+        function="lion_step",
+        cases=_lion_cases,
+        reference=lion_step,
         hint="The SIGN uses beta1 and the OLD m: np.sign(beta1 * m + (1 - beta1) * g). The new momentum "
-             "uses beta2: beta2 * m + (1 - beta2) * g. theta - lr * (sign + weight_decay * theta).",
+        "uses beta2: beta2 * m + (1 - beta2) * g. theta - lr * (sign + weight_decay * theta).",
     ),
     Exercise(
-        id="newton_schulz_orthogonalize", chapter=CHAPTER, points=2, function="newton_schulz_orthogonalize",
-        cases=_ns_cases, reference=newton_schulz_orthogonalize,
+        id="newton_schulz_orthogonalize",
+        chapter=CHAPTER,
+        points=2,
+        function="newton_schulz_orthogonalize",
+        cases=_ns_cases,
+        reference=newton_schulz_orthogonalize,
         hint="Start from X = G / np.linalg.norm(G) (the Frobenius norm: all singular values <= 1). Then "
-             "`steps` times: A = X @ X.T; X = a * X + (b * A + c * A @ A) @ X, with (a, b, c) = coefficients.",
+        "`steps` times: A = X @ X.T; X = a * X + (b * A + c * A @ A) @ X, with (a, b, c) = coefficients.",
     ),
     Exercise(
-        id="muon_step", chapter=CHAPTER, points=3, function="muon_step",
-        cases=_muon_cases, reference=muon_step,
+        id="muon_step",
+        chapter=CHAPTER,
+        points=3,
+        function="muon_step",
+        cases=_muon_cases,
+        reference=muon_step,
         hint="Only entries with p.ndim == 2 are Muon's: copy the others (and their buffers) unchanged. For a "
-             "matrix: buf = momentum * buf + (1 - momentum) * g; d = (1 - momentum) * g + momentum * buf; "
-             "O = 5 Newton-Schulz steps of d with (3.4445, -4.775, 2.0315); "
-             "W_new = (1 - lr * weight_decay) * W - lr * np.sqrt(max(1, W.shape[0] / W.shape[1])) * O.",
+        "matrix: buf = momentum * buf + (1 - momentum) * g; d = (1 - momentum) * g + momentum * buf; "
+        "O = 5 Newton-Schulz steps of d with (3.4445, -4.775, 2.0315); "
+        "W_new = (1 - lr * weight_decay) * W - lr * np.sqrt(max(1, W.shape[0] / W.shape[1])) * O.",
     ),
 )

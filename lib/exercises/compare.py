@@ -22,13 +22,13 @@ import numpy as np
 from lib import compare
 from lib.exercises import Case, Exercise, Lazy
 
-__all__ = ["EXERCISES", "tune_lr_budget", "median_iqr", "steps_to_target_first", "performance_profile",
-           "make_trial"]
+__all__ = ["EXERCISES", "tune_lr_budget", "median_iqr", "steps_to_target_first", "performance_profile", "make_trial"]
 
 CHAPTER = "12-comparing-optimizers"
 
 
 # --- reference solutions ---------------------------------------------------------------------
+
 
 def tune_lr_budget(run, low, high, budget):
     r"""The learning rate, among ``budget`` values log-spaced from ``low`` to ``high``, whose trial
@@ -70,6 +70,7 @@ def performance_profile(costs, taus):
 
 # --- cases -------------------------------------------------------------------------------------
 
+
 class _Trial:
     """A synthetic tuning trial: validation and test losses are parabolas in log10(lr) with
     different minima, and learning rates above ``diverge`` give NaN."""
@@ -81,29 +82,45 @@ class _Trial:
         x = math.log10(lr)
         if lr > self.diverge:
             return {"val_loss": math.nan, "test_loss": math.nan}
-        return {"val_loss": 0.1 + (x - self.val_centre) ** 2 + self.wiggle * math.sin(7 * x),
-                "test_loss": 0.1 + (x - self.test_centre) ** 2}
+        return {
+            "val_loss": 0.1 + (x - self.val_centre) ** 2 + self.wiggle * math.sin(7 * x),
+            "test_loss": 0.1 + (x - self.test_centre) ** 2,
+        }
 
 
 def make_trial(val_centre: float, test_centre: float, diverge: float = math.inf, wiggle: float = 0.0) -> Lazy:
     """A :class:`~lib.exercises.Lazy` trial function for the cases of ``tune_lr_budget``."""
-    return Lazy(lambda: _Trial(val_centre, test_centre, diverge, wiggle),
-                f"run (validation loss lowest near lr = 1e{val_centre:g}, test loss near 1e{test_centre:g}"
-                + (f", NaN above lr = {diverge:g})" if math.isfinite(diverge) else ")"))
+    return Lazy(
+        lambda: _Trial(val_centre, test_centre, diverge, wiggle),
+        f"run (validation loss lowest near lr = 1e{val_centre:g}, test loss near 1e{test_centre:g}"
+        + (f", NaN above lr = {diverge:g})" if math.isfinite(diverge) else ")"),
+    )
 
 
 def _tune_cases(rng):
     cases = [
         Case((make_trial(-2.0, -1.0), 1e-4, 1.0, 9), note="validation and test disagree: tune on validation"),
-        Case((make_trial(-0.6, -0.6, diverge=0.3), 1e-3, 10.0, 5),
-             note="the largest rates diverge (NaN): they must not win"),
+        Case(
+            (make_trial(-0.6, -0.6, diverge=0.3), 1e-3, 10.0, 5),
+            note="the largest rates diverge (NaN): they must not win",
+        ),
         Case((make_trial(-3.2, -2.0), 1e-4, 1e-1, 4), note="a budget of 4: exactly 4 log-spaced rates"),
     ]
     for _ in range(2):
         v = float(rng.uniform(-3.5, -0.5))
-        cases.append(Case((make_trial(v, v + float(rng.choice([-1.0, 1.0])), diverge=float(10 ** rng.uniform(-0.3, 0.3)),
-                                      wiggle=0.05), 1e-4, 3.0, int(rng.integers(5, 11))),
-                          note="random trial function"))
+        cases.append(
+            Case(
+                (
+                    make_trial(
+                        v, v + float(rng.choice([-1.0, 1.0])), diverge=float(10 ** rng.uniform(-0.3, 0.3)), wiggle=0.05
+                    ),
+                    1e-4,
+                    3.0,
+                    int(rng.integers(5, 11)),
+                ),
+                note="random trial function",
+            )
+        )
     return cases
 
 
@@ -120,8 +137,10 @@ def _median_cases(rng):
 def _steps_cases(rng):
     cases = [
         Case(([2.3, 1.1, 0.6, 0.3, 0.2], [10, 20, 30, 40, 50], 0.5), note="reached at the 4th evaluation"),
-        Case(([2.3, 1.1, 0.5, 0.7, 0.2], [10, 20, 30, 40, 50], 0.5),
-             note="exactly at the target at step 30, then up again: count the first time"),
+        Case(
+            ([2.3, 1.1, 0.5, 0.7, 0.2], [10, 20, 30, 40, 50], 0.5),
+            note="exactly at the target at step 30, then up again: count the first time",
+        ),
         Case(([1.0, 0.9, 0.8], [1, 2, 3], 0.1), note="never reached: -1"),
         Case(([0.05, 0.04], [100, 200], 0.1), note="reached at the first evaluation"),
     ]
@@ -137,12 +156,18 @@ def _profile_cases(rng):
     inf = np.inf
     taus = np.array([1.0, 1.5, 2.0, 4.0, 100.0])
     cases = [
-        Case((np.array([[1.0, 4.0, inf], [2.0, 2.0, 10.0], [1.0, 8.0, 5.0]]), taus),
-             note="3 methods × 3 problems, a tie at τ = 1 and a failure (inf)"),
-        Case((np.array([[10.0, 20.0], [20.0, 10.0]]), np.array([1.0, 1.9, 2.0])),
-             note="ratios exactly 2: within τ = 2 counts (≤, not <)"),
-        Case((np.array([[inf, 3.0], [inf, 6.0]]), np.array([1.0, 3.0])),
-             note="a problem that no method solves counts for nobody"),
+        Case(
+            (np.array([[1.0, 4.0, inf], [2.0, 2.0, 10.0], [1.0, 8.0, 5.0]]), taus),
+            note="3 methods × 3 problems, a tie at τ = 1 and a failure (inf)",
+        ),
+        Case(
+            (np.array([[10.0, 20.0], [20.0, 10.0]]), np.array([1.0, 1.9, 2.0])),
+            note="ratios exactly 2: within τ = 2 counts (≤, not <)",
+        ),
+        Case(
+            (np.array([[inf, 3.0], [inf, 6.0]]), np.array([1.0, 3.0])),
+            note="a problem that no method solves counts for nobody",
+        ),
     ]
     for _ in range(2):
         S, P = int(rng.integers(3, 6)), int(rng.integers(4, 9))
@@ -156,33 +181,49 @@ def _profile_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="tune_lr_budget", chapter=CHAPTER, points=2, function="tune_lr_budget",
-        cases=_tune_cases, reference=tune_lr_budget,
+        id="tune_lr_budget",
+        chapter=CHAPTER,
+        points=2,
+        function="tune_lr_budget",
+        cases=_tune_cases,
+        reference=tune_lr_budget,
         hint="Try exactly budget learning rates, np.geomspace(low, high, budget) (log-spaced, not "
-             "np.linspace), call run(lr) once for each and keep the lr with the lowest "
-             "result['val_loss']: never look at 'test_loss'. Skip NaN/inf (diverged) trials "
-             "(math.isfinite) and keep the first lr on ties; return it as a float.",
+        "np.linspace), call run(lr) once for each and keep the lr with the lowest "
+        "result['val_loss']: never look at 'test_loss'. Skip NaN/inf (diverged) trials "
+        "(math.isfinite) and keep the first lr on ties; return it as a float.",
     ),
     Exercise(
-        id="median_iqr", chapter=CHAPTER, points=2, function="median_iqr",
-        cases=_median_cases, reference=median_iqr,
+        id="median_iqr",
+        chapter=CHAPTER,
+        points=2,
+        function="median_iqr",
+        cases=_median_cases,
+        reference=median_iqr,
         hint="Return (np.median(v), np.percentile(v, 25), np.percentile(v, 75)) as floats. Not "
-             "the best seed (min), not the mean, not mean ± std: a single lucky or unlucky seed "
-             "must not move the summary.",
+        "the best seed (min), not the mean, not mean ± std: a single lucky or unlucky seed "
+        "must not move the summary.",
     ),
     Exercise(
-        id="steps_to_target_first", chapter=CHAPTER, points=2, function="steps_to_target_first",
-        cases=_steps_cases, reference=steps_to_target_first,
+        id="steps_to_target_first",
+        chapter=CHAPTER,
+        points=2,
+        function="steps_to_target_first",
+        cases=_steps_cases,
+        reference=steps_to_target_first,
         hint="Find the FIRST index i with curve[i] <= target (<=, not <) and return int(steps[i]), "
-             "the step count at that evaluation (not i, not steps[i + 1], not the last crossing); "
-             "return -1 if no value reaches the target.",
+        "the step count at that evaluation (not i, not steps[i + 1], not the last crossing); "
+        "return -1 if no value reaches the target.",
     ),
     Exercise(
-        id="performance_profile", chapter=CHAPTER, points=3, function="performance_profile",
-        cases=_profile_cases, reference=performance_profile,
+        id="performance_profile",
+        chapter=CHAPTER,
+        points=3,
+        function="performance_profile",
+        cases=_profile_cases,
+        reference=performance_profile,
         hint="For each problem (a COLUMN) divide by the best cost of that column: "
-             "ratio = costs / costs.min(axis=0). A failure (inf) is never within τ, and a column "
-             "whose best is inf counts for nobody. rho[s, k] = mean over problems of "
-             "(ratio[s] <= taus[k]); shape (methods, len(taus)).",
+        "ratio = costs / costs.min(axis=0). A failure (inf) is never within τ, and a column "
+        "whose best is inf counts for nobody. rho[s, k] = mean over problems of "
+        "(ratio[s] <= taus[k]); shape (methods, len(taus)).",
     ),
 )

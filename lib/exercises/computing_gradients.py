@@ -21,13 +21,22 @@ import numpy as np
 
 from lib.exercises import Case, Exercise, Lazy
 
-__all__ = ["EXERCISES", "central_difference_jacobian", "dual_mul", "dual_sin", "div_backward",
-           "gradient_check", "vector_function", "loss_and_gradient"]
+__all__ = [
+    "EXERCISES",
+    "central_difference_jacobian",
+    "dual_mul",
+    "dual_sin",
+    "div_backward",
+    "gradient_check",
+    "vector_function",
+    "loss_and_gradient",
+]
 
 CHAPTER = "02-computing-gradients"
 
 
 # --- reference solutions ---------------------------------------------------------------------
+
 
 def central_difference_jacobian(f, x, h):
     r"""The Jacobian :math:`J_{ij} = \partial f_i/\partial x_j` of shape ``(m, n)``, column j
@@ -74,14 +83,13 @@ def gradient_check(f, grad, x, h):
 # --- case inputs -----------------------------------------------------------------------------
 
 _VECTOR_FUNCTIONS = {
-    "polar": (lambda x: np.array([x[0] * np.cos(x[1]), x[0] * np.sin(x[1])]),
-              "f(x) = (x0 cos x1, x0 sin x1)"),
-    "mixed": (lambda x: np.array([x[0] * x[1] * x[2], np.exp(x[0]) - x[2] ** 2, np.sin(x[1] + x[2])]),
-              "f(x) = (x0 x1 x2, exp(x0) - x2², sin(x1 + x2))"),
-    "wide": (lambda x: np.array([np.sum(x ** 2), np.prod(np.cos(x))]),
-             "f(x) = (Σ xi², Π cos xi)"),
-    "scalar_in": (lambda x: np.array([x[0] ** 3, np.log(x[0]), 1.0 / x[0]]),
-                  "f(x) = (x0³, ln x0, 1/x0)"),
+    "polar": (lambda x: np.array([x[0] * np.cos(x[1]), x[0] * np.sin(x[1])]), "f(x) = (x0 cos x1, x0 sin x1)"),
+    "mixed": (
+        lambda x: np.array([x[0] * x[1] * x[2], np.exp(x[0]) - x[2] ** 2, np.sin(x[1] + x[2])]),
+        "f(x) = (x0 x1 x2, exp(x0) - x2², sin(x1 + x2))",
+    ),
+    "wide": (lambda x: np.array([np.sum(x**2), np.prod(np.cos(x))]), "f(x) = (Σ xi², Π cos xi)"),
+    "scalar_in": (lambda x: np.array([x[0] ** 3, np.log(x[0]), 1.0 / x[0]]), "f(x) = (x0³, ln x0, 1/x0)"),
 }
 
 
@@ -109,11 +117,11 @@ def _logistic_grad(theta):
 
 
 def _quartic_loss(theta):
-    return float(np.sum(theta ** 4) / 4 + theta[0] * theta[-1])
+    return float(np.sum(theta**4) / 4 + theta[0] * theta[-1])
 
 
 def _quartic_grad(theta):
-    g = theta ** 3
+    g = theta**3
     g[0] += theta[-1]
     g[-1] += theta[0]
     return g
@@ -122,15 +130,22 @@ def _quartic_grad(theta):
 _LOSSES = {
     "logistic, correct": (_logistic_loss, _logistic_grad),
     "logistic, the mean forgotten in coordinate 1": (
-        _logistic_loss, lambda t: _logistic_grad(t) * np.array([1.0, 15.0, 1.0, 1.0])),
+        _logistic_loss,
+        lambda t: _logistic_grad(t) * np.array([1.0, 15.0, 1.0, 1.0]),
+    ),
     "logistic, the sign of coordinate 3 flipped": (
-        _logistic_loss, lambda t: _logistic_grad(t) * np.array([1.0, 1.0, 1.0, -1.0])),
-    "quartic, the coupling term forgotten": (
-        _quartic_loss, lambda t: t ** 3),
+        _logistic_loss,
+        lambda t: _logistic_grad(t) * np.array([1.0, 1.0, 1.0, -1.0]),
+    ),
+    "quartic, the coupling term forgotten": (_quartic_loss, lambda t: t**3),
     "quartic, a 1% error in a small coordinate and 0.5% in a large one": (
-        _quartic_loss, lambda t: _quartic_grad(t) * np.array([1.01, 1.0, 1.005, 1.0, 1.0])),
+        _quartic_loss,
+        lambda t: _quartic_grad(t) * np.array([1.01, 1.0, 1.005, 1.0, 1.0]),
+    ),
     "one parameter, correct": (
-        lambda t: float(np.sin(t[0]) * t[0]), lambda t: np.array([np.cos(t[0]) * t[0] + np.sin(t[0])])),
+        lambda t: float(np.sin(t[0]) * t[0]),
+        lambda t: np.array([np.cos(t[0]) * t[0] + np.sin(t[0])]),
+    ),
 }
 
 
@@ -141,6 +156,7 @@ def loss_and_gradient(name: str) -> tuple:
 
 
 # --- cases -----------------------------------------------------------------------------------
+
 
 def _jacobian_cases(rng):
     return [
@@ -185,8 +201,10 @@ def _div_cases(rng):
         Case((1.0, -2.0, 0.5), note="a negative numerator"),
         Case((float(rng.normal()), float(rng.normal()), float(rng.uniform(0.5, 2.0))), note="random values"),
         Case((-0.5, 3.0, -1.5), note="a negative denominator"),
-        Case((float(rng.uniform(0.5, 2.0)), float(rng.normal()), float(-rng.uniform(0.5, 2.0))),
-             note="random values, a negative denominator"),
+        Case(
+            (float(rng.uniform(0.5, 2.0)), float(rng.normal()), float(-rng.uniform(0.5, 2.0))),
+            note="random values, a negative denominator",
+        ),
     ]
 
 
@@ -194,11 +212,13 @@ def _gradient_check_cases(rng):
     theta4 = rng.normal(size=4)
     theta5 = np.array([0.3, 1.2, 2.0, 0.5, -0.8])
     out = []
-    for name, theta in (("logistic, the mean forgotten in coordinate 1", theta4),
-                        ("logistic, the sign of coordinate 3 flipped", theta4),
-                        ("quartic, the coupling term forgotten", theta5),
-                        ("quartic, a 1% error in a small coordinate and 0.5% in a large one", theta5),
-                        ("one parameter, correct", np.array([0.7]))):
+    for name, theta in (
+        ("logistic, the mean forgotten in coordinate 1", theta4),
+        ("logistic, the sign of coordinate 3 flipped", theta4),
+        ("quartic, the coupling term forgotten", theta5),
+        ("quartic, a 1% error in a small coordinate and 0.5% in a large one", theta5),
+        ("one parameter, correct", np.array([0.7])),
+    ):
         f, g = loss_and_gradient(name)
         out.append(Case((f, g, theta, 1e-5), note=name))
     return out
@@ -208,35 +228,59 @@ def _gradient_check_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="central_difference_jacobian", chapter=CHAPTER, points=2, function="central_difference_jacobian",
-        cases=_jacobian_cases, reference=central_difference_jacobian, rtol=1e-6, atol=1e-9,
+        id="central_difference_jacobian",
+        chapter=CHAPTER,
+        points=2,
+        function="central_difference_jacobian",
+        cases=_jacobian_cases,
+        reference=central_difference_jacobian,
+        rtol=1e-6,
+        atol=1e-9,
         hint="Column j is (f(x + h e_j) - f(x - h e_j)) / (2h), where e_j is the j-th basis vector; "
-             "the result has one ROW per output and one COLUMN per input: shape (m, n). "
-             "Use a copy of x for each step; do not modify x.",
+        "the result has one ROW per output and one COLUMN per input: shape (m, n). "
+        "Use a copy of x for each step; do not modify x.",
     ),
     Exercise(
-        id="dual_mul", chapter=CHAPTER, points=1, function="dual_mul",
-        cases=_dual_mul_cases, reference=dual_mul,
+        id="dual_mul",
+        chapter=CHAPTER,
+        points=1,
+        function="dual_mul",
+        cases=_dual_mul_cases,
+        reference=dual_mul,
         hint="The value is u[0] * w[0]; the derivative follows the product rule, with TWO terms: "
-             "u[1] * w[0] + u[0] * w[1]. Return a pair (value, derivative).",
+        "u[1] * w[0] + u[0] * w[1]. Return a pair (value, derivative).",
     ),
     Exercise(
-        id="dual_sin", chapter=CHAPTER, points=1, function="dual_sin",
-        cases=_dual_sin_cases, reference=dual_sin,
+        id="dual_sin",
+        chapter=CHAPTER,
+        points=1,
+        function="dual_sin",
+        cases=_dual_sin_cases,
+        reference=dual_sin,
         hint="sin(a + b ε) = sin a + b cos a ε: the derivative part is the tangent u[1] TIMES cos(u[0]) "
-             "(the chain rule), with a plus sign. Use math.sin and math.cos.",
+        "(the chain rule), with a plus sign. Use math.sin and math.cos.",
     ),
     Exercise(
-        id="div_backward", chapter=CHAPTER, points=2, function="div_backward",
-        cases=_div_cases, reference=div_backward,
+        id="div_backward",
+        chapter=CHAPTER,
+        points=2,
+        function="div_backward",
+        cases=_div_cases,
+        reference=div_backward,
         hint="∂c/∂a = 1/b and ∂c/∂b = -a/b²; each adjoint is grad_out times the local derivative. "
-             "Return (grad_a, grad_b).",
+        "Return (grad_a, grad_b).",
     ),
     Exercise(
-        id="gradient_check", chapter=CHAPTER, points=3, function="gradient_check",
-        cases=_gradient_check_cases, reference=gradient_check, rtol=1e-4, atol=1e-8,
+        id="gradient_check",
+        chapter=CHAPTER,
+        points=3,
+        function="gradient_check",
+        cases=_gradient_check_cases,
+        reference=gradient_check,
+        rtol=1e-4,
+        atol=1e-8,
         hint="For each i: numerical_i = (f(x + h e_i) - f(x - h e_i)) / (2h); relative error "
-             "|a_i - n_i| / max(|a_i| + |n_i|, 1e-12) with a = grad(x); return (the largest error as a "
-             "float, its index as an int, counted from 0). Relative, not absolute, error.",
+        "|a_i - n_i| / max(|a_i| + |n_i|, 1e-12) with a = grad(x); return (the largest error as a "
+        "float, its index as an int, counted from 0). Relative, not absolute, error.",
     ),
 )

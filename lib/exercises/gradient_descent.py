@@ -18,19 +18,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.theory import quadratic_rates
 from lib.exercises import Case, Exercise, Lazy
+from lib.theory import quadratic_rates
 from lib.tree import tree_map
 
 __all__ = [
-    "EXERCISES", "mse_loss_and_grad", "gd_step", "gradient_descent", "learning_rates",
-    "steps_to_tolerance", "quadratic_grad",
+    "EXERCISES",
+    "mse_loss_and_grad",
+    "gd_step",
+    "gradient_descent",
+    "learning_rates",
+    "steps_to_tolerance",
+    "quadratic_grad",
 ]
 
 CHAPTER = "01-gradient-descent"
 
 
 # --- reference solutions ---------------------------------------------------------------------
+
 
 def mse_loss_and_grad(X, y, theta):
     r"""Mean squared error of a linear model and its gradient.
@@ -78,6 +84,7 @@ def steps_to_tolerance(kappa, tol):
 
 # --- case inputs -----------------------------------------------------------------------------
 
+
 def _quadratic_grad_fn(H):
     try:
         from lib.functions import quadratic
@@ -112,6 +119,7 @@ def _spd(rng, n, kappa):
 
 # --- cases -----------------------------------------------------------------------------------
 
+
 def _mse_cases(rng):
     X = rng.normal(size=(6, 2))
     y = rng.normal(size=6)
@@ -123,8 +131,7 @@ def _mse_cases(rng):
         Case((X3, y3, np.zeros(3)), note="θ = 0"),
         Case((X3, y3, theta_ls), note="θ at the least-squares solution: the gradient is 0"),
         Case((np.array([[2.0]]), np.array([3.0]), np.array([0.5])), note="one example, one feature"),
-        Case((np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0]), np.array([1.0, -1.0])),
-             note="two examples"),
+        Case((np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0]), np.array([1.0, -1.0])), note="two examples"),
     ]
 
 
@@ -132,10 +139,18 @@ def _gd_step_cases(rng):
     return [
         Case((np.array([1.0, -2.0]), np.array([0.5, 4.0]), 0.1), note="one array"),
         Case((rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.01), note="a matrix"),
-        Case(({"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)},
-              {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}, 0.5), note="a dict of arrays"),
-        Case(([rng.normal(size=2), rng.normal(size=(2, 2))],
-              [rng.normal(size=2), rng.normal(size=(2, 2))], 0.2), note="a list of arrays"),
+        Case(
+            (
+                {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)},
+                {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)},
+                0.5,
+            ),
+            note="a dict of arrays",
+        ),
+        Case(
+            ([rng.normal(size=2), rng.normal(size=(2, 2))], [rng.normal(size=2), rng.normal(size=(2, 2))], 0.2),
+            note="a list of arrays",
+        ),
         Case((np.array([3.0, 4.0]), np.array([1.0, 1.0]), 0.0), note="lr = 0 changes nothing"),
     ]
 
@@ -162,16 +177,18 @@ def _gradient_descent_cases(rng):
     theta4 = rng.normal(size=2)
     k4 = int(rng.integers(3, 15))
     return [
-        Case((quadratic_grad(H1), np.array([1.0, 1.0]), 0.1, _tol_between(H1, [1.0, 1.0], 0.1, 25), 1000),
-             note="stops when the gradient is small"),
-        Case((quadratic_grad(H2), np.array([2.0, -1.0]), 0.2, 1e-6, 7),
-             note="max_steps is reached first"),
+        Case(
+            (quadratic_grad(H1), np.array([1.0, 1.0]), 0.1, _tol_between(H1, [1.0, 1.0], 0.1, 25), 1000),
+            note="stops when the gradient is small",
+        ),
+        Case((quadratic_grad(H2), np.array([2.0, -1.0]), 0.2, 1e-6, 7), note="max_steps is reached first"),
         Case((quadratic_grad(H1), np.zeros(2), 0.1, 1e-8, 100), note="start at the minimum: 0 steps"),
         Case((quadratic_grad(H2), np.array([1.0, 1.0]), 0.2, 1e-8, 0), note="max_steps = 0"),
-        Case((quadratic_grad(H3), theta3, lr3, _tol_between(H3, theta3, lr3, 12), 500),
-             note="three parameters, a non-diagonal Hessian"),
-        Case((quadratic_grad(H4), theta4, lr4, _tol_between(H4, theta4, lr4, k4), 1000),
-             note="a rotated quadratic"),
+        Case(
+            (quadratic_grad(H3), theta3, lr3, _tol_between(H3, theta3, lr3, 12), 500),
+            note="three parameters, a non-diagonal Hessian",
+        ),
+        Case((quadratic_grad(H4), theta4, lr4, _tol_between(H4, theta4, lr4, k4), 1000), note="a rotated quadratic"),
     ]
 
 
@@ -195,10 +212,14 @@ def _steps_cases(rng):
         Case((1e4, 1e-8), note="a badly conditioned problem"),
         Case((3.0, 0.3), note="a loose tolerance"),
         Case((7.0, 1.0), note="tol = 1: no step is needed"),
-        Case((float(np.round(10 ** rng.uniform(0.2, 3.0), 3)), float(10.0 ** -rng.integers(2, 10))),
-             note="another condition number"),
-        Case((float(np.round(rng.uniform(2.0, 50.0), 2)), float(np.round(rng.uniform(0.05, 0.5), 3))),
-             note="a loose tolerance"),
+        Case(
+            (float(np.round(10 ** rng.uniform(0.2, 3.0), 3)), float(10.0 ** -rng.integers(2, 10))),
+            note="another condition number",
+        ),
+        Case(
+            (float(np.round(rng.uniform(2.0, 50.0), 2)), float(np.round(rng.uniform(0.05, 0.5), 3))),
+            note="a loose tolerance",
+        ),
     ]
 
 
@@ -206,34 +227,54 @@ def _steps_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="mse_loss_and_grad", chapter=CHAPTER, points=2, function="mse_loss_and_grad",
-        cases=_mse_cases, reference=mse_loss_and_grad,
+        id="mse_loss_and_grad",
+        chapter=CHAPTER,
+        points=2,
+        function="mse_loss_and_grad",
+        cases=_mse_cases,
+        reference=mse_loss_and_grad,
         hint="L is a mean: divide by n = X.shape[0], and keep the 1/2 so that the gradient is "
-             "X.T @ (X @ theta - y) / n with no factor 2. The residual is prediction minus target.",
+        "X.T @ (X @ theta - y) / n with no factor 2. The residual is prediction minus target.",
     ),
     Exercise(
-        id="gd_step", chapter=CHAPTER, points=2, function="gd_step",
-        cases=_gd_step_cases, reference=gd_step,
+        id="gd_step",
+        chapter=CHAPTER,
+        points=2,
+        function="gd_step",
+        cases=_gd_step_cases,
+        reference=gd_step,
         hint="Return NEW params: p - lr * g for every leaf (array) of the tree, with the same dict "
-             "keys / list order. Never write params[k] -= ...; lib.tree.tree_map does the walking.",
+        "keys / list order. Never write params[k] -= ...; lib.tree.tree_map does the walking.",
     ),
     Exercise(
-        id="gradient_descent", chapter=CHAPTER, points=3, function="gradient_descent",
-        cases=_gradient_descent_cases, reference=gradient_descent,
+        id="gradient_descent",
+        chapter=CHAPTER,
+        points=3,
+        function="gradient_descent",
+        cases=_gradient_descent_cases,
+        reference=gradient_descent,
         hint="Before each update test np.linalg.norm(grad_fn(theta)) <= tol; stop also after "
-             "max_steps updates; steps counts updates made (0 if theta0 is already a minimum). "
-             "Start from a copy of theta0.",
+        "max_steps updates; steps counts updates made (0 if theta0 is already a minimum). "
+        "Start from a copy of theta0.",
     ),
     Exercise(
-        id="learning_rates", chapter=CHAPTER, points=2, function="learning_rates",
-        cases=_learning_rates_cases, reference=learning_rates,
+        id="learning_rates",
+        chapter=CHAPTER,
+        points=2,
+        function="learning_rates",
+        cases=_learning_rates_cases,
+        reference=learning_rates,
         hint="Use the eigenvalues of H (np.linalg.eigvalsh), not its diagonal: "
-             "eta_critical = 2 / lambda_max and eta_optimal = 2 / (lambda_min + lambda_max).",
+        "eta_critical = 2 / lambda_max and eta_optimal = 2 / (lambda_min + lambda_max).",
     ),
     Exercise(
-        id="steps_to_tolerance", chapter=CHAPTER, points=1, function="steps_to_tolerance",
-        cases=_steps_cases, reference=steps_to_tolerance,
+        id="steps_to_tolerance",
+        chapter=CHAPTER,
+        points=1,
+        function="steps_to_tolerance",
+        cases=_steps_cases,
+        reference=steps_to_tolerance,
         hint="The rate is q = (kappa - 1) / (kappa + 1); solve q**k <= tol for k, round UP "
-             "(math.ceil), and return a Python int.",
+        "(math.ceil), and return a Python int.",
     ),
 )

@@ -23,13 +23,20 @@ from lib.batch_size import linear_scaling, top_hessian_eigenvalue, warmup_steps
 from lib.exercises import Case, Exercise, Lazy
 from lib.optim.large_batch import _add_decayed_weights
 
-__all__ = ["EXERCISES", "lars_trust_ratio", "lamb_step", "accumulate_gradients", "scaled_lr_and_warmup",
-           "top_eigenvalue"]
+__all__ = [
+    "EXERCISES",
+    "lars_trust_ratio",
+    "lamb_step",
+    "accumulate_gradients",
+    "scaled_lr_and_warmup",
+    "top_eigenvalue",
+]
 
 CHAPTER = "09-large-batch"
 
 
 # --- reference solutions ------------------------------------------------------------------------
+
 
 def lars_trust_ratio(param, grad, weight_decay, trust_coefficient, eps):
     r"""The trust ratio optax's LARS applies to one tensor.
@@ -53,8 +60,12 @@ def lamb_step(params, grads, m, v, t, lr, betas, eps, weight_decay):
     params = {k: np.asarray(p, dtype=float) for k, p in params.items()}
     grads = {k: np.asarray(g, dtype=float) for k, g in grads.items()}
     adam = optim.scale_by_adam(b1=b1, b2=b2, eps=eps)
-    state = optim.ScaleByAdamState(int(t) - 1, {k: np.asarray(x, dtype=float) for k, x in m.items()},
-                                   {k: np.asarray(x, dtype=float) for k, x in v.items()}, None)
+    state = optim.ScaleByAdamState(
+        int(t) - 1,
+        {k: np.asarray(x, dtype=float) for k, x in m.items()},
+        {k: np.asarray(x, dtype=float) for k, x in v.items()},
+        None,
+    )
     u, state = adam.update(grads, state, params)
     u, _ = _add_decayed_weights(weight_decay, True).update(u, (), params)
     u, _ = optim.scale_by_trust_ratio().update(u, (), params)
@@ -84,19 +95,25 @@ def top_eigenvalue(hvp, dim, iters, seed):
 
 # --- cases --------------------------------------------------------------------------------------
 
+
 def _trust_cases(rng):
     return [
         Case((np.array([3.0, 4.0]), np.array([0.6, 0.8]), 0.0, 1e-3, 0.0), note="‖θ‖ = 5, ‖g‖ = 1"),
-        Case((np.zeros(3), np.array([1.0, -2.0, 0.5]), 0.0, 1e-3, 0.0),
-             note="a zero-initialised bias: ‖θ‖ = 0"),
+        Case((np.zeros(3), np.array([1.0, -2.0, 0.5]), 0.0, 1e-3, 0.0), note="a zero-initialised bias: ‖θ‖ = 0"),
         Case((np.array([1.0, 2.0]), np.zeros(2), 0.0, 1e-3, 0.0), note="an all-zero gradient"),
-        Case((np.array([[1.0, -1.0], [2.0, 0.5]]), np.array([[0.1, 0.2], [-0.3, 0.0]]), 0.1, 0.02, 0.0),
-             note="a matrix with weight decay"),
-        Case((np.array([1.0, 0.0, -1.0]), np.array([-0.2, 0.4, 0.2]), 0.5, 1e-3, 0.0),
-             note="weight decay partly cancels the gradient: ‖g + λθ‖ ≠ ‖g‖ + λ‖θ‖"),
+        Case(
+            (np.array([[1.0, -1.0], [2.0, 0.5]]), np.array([[0.1, 0.2], [-0.3, 0.0]]), 0.1, 0.02, 0.0),
+            note="a matrix with weight decay",
+        ),
+        Case(
+            (np.array([1.0, 0.0, -1.0]), np.array([-0.2, 0.4, 0.2]), 0.5, 1e-3, 0.0),
+            note="weight decay partly cancels the gradient: ‖g + λθ‖ ≠ ‖g‖ + λ‖θ‖",
+        ),
         Case((rng.normal(size=5), 0.01 * rng.normal(size=5), 0.0, 1e-3, 1e-3), note="a small gradient and eps"),
-        Case((rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), float(rng.uniform(0, 0.1)), 1e-3, 0.0),
-             note="random tensors"),
+        Case(
+            (rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), float(rng.uniform(0, 0.1)), 1e-3, 0.0),
+            note="random tensors",
+        ),
     ]
 
 
@@ -112,13 +129,28 @@ def _lamb_cases(rng):
     m2 = {"W": rng.normal(size=(3, 2)), "b": 0.01 * rng.normal(size=2)}
     v2 = {"W": rng.uniform(1, 100, size=(3, 2)), "b": rng.uniform(1e-5, 1e-4, size=2)}
     return [
-        Case((p, g, zeros, zeros, 1, 0.01, (0.9, 0.999), 1e-6, 0.0),
-             note="the first update, a zero bias (ratio 1 there)"),
+        Case(
+            (p, g, zeros, zeros, 1, 0.01, (0.9, 0.999), 1e-6, 0.0), note="the first update, a zero bias (ratio 1 there)"
+        ),
         Case((p, g, zeros, zeros, 1, 0.01, (0.9, 0.999), 1e-6, 0.1), note="the first update with weight decay"),
-        Case((p2, g2, m2, v2, 7, 0.005, (0.9, 0.999), 1e-6, 0.01),
-             note="t = 7; the two tensors' gradients differ by 1000x"),
-        Case((_tree(rng, False), {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}, zeros, zeros,
-              1, 0.02, (0.8, 0.99), 1e-8, 0.0), note="other betas, random tensors"),
+        Case(
+            (p2, g2, m2, v2, 7, 0.005, (0.9, 0.999), 1e-6, 0.01),
+            note="t = 7; the two tensors' gradients differ by 1000x",
+        ),
+        Case(
+            (
+                _tree(rng, False),
+                {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)},
+                zeros,
+                zeros,
+                1,
+                0.02,
+                (0.8, 0.99),
+                1e-8,
+                0.0,
+            ),
+            note="other betas, random tensors",
+        ),
     ]
 
 
@@ -145,10 +177,26 @@ def _scaling_cases(rng):
         Case((0.1, 256, 8192, 1_281_167, 5), note="Goyal et al.'s setting: 8192 = 32 × 256"),
         Case((0.05, 128, 64, 1000, 1), note="a smaller batch: η halves"),
         Case((0.2, 32, 96, 1000, 2), note="2000/96 is not an integer: round the steps up"),
-        Case((float(rng.uniform(0.01, 1)), int(rng.choice([16, 32, 64])), int(rng.choice([128, 384, 1000])),
-              int(rng.integers(1000, 100_000)), int(rng.integers(1, 6))), note="random settings"),
-        Case((float(rng.uniform(0.01, 1)), 256, int(rng.integers(257, 5000)), int(rng.integers(1000, 100_000)),
-              float(rng.uniform(0.5, 3))), note="random settings, fractional epochs"),
+        Case(
+            (
+                float(rng.uniform(0.01, 1)),
+                int(rng.choice([16, 32, 64])),
+                int(rng.choice([128, 384, 1000])),
+                int(rng.integers(1000, 100_000)),
+                int(rng.integers(1, 6)),
+            ),
+            note="random settings",
+        ),
+        Case(
+            (
+                float(rng.uniform(0.01, 1)),
+                256,
+                int(rng.integers(257, 5000)),
+                int(rng.integers(1000, 100_000)),
+                float(rng.uniform(0.5, 3)),
+            ),
+            note="random settings, fractional epochs",
+        ),
     ]
 
 
@@ -158,21 +206,26 @@ def _matrix_hvp(eigenvalues, rng, label=None):
     q, _ = np.linalg.qr(rng.normal(size=(n, n)))
     H = (q * np.asarray(eigenvalues, dtype=float)) @ q.T
     H = (H + H.T) / 2
-    return Lazy(lambda: (lambda v: H @ v), f"v ↦ Hv for a {n}×{n} H with eigenvalues {label}")
+    return Lazy(lambda: lambda v: H @ v, f"v ↦ Hv for a {n}×{n} H with eigenvalues {label}")
 
 
 def _power_cases(rng):
     fixed = np.random.default_rng(1)
     return [
-        Case((Lazy(lambda: (lambda v: np.diag([1.0, 2.0, 5.0]) @ v), "v ↦ diag(1, 2, 5) v"), 3, 200, 0),
-             note="a diagonal matrix: λ_max = 5"),
-        Case((_matrix_hvp([-6.0, 1.0, 2.0, 3.0], fixed, "−6, 1, 2, 3"), 4, 300, 1),
-             note="the largest |λ| is negative: return −6, not 6"),
+        Case(
+            (Lazy(lambda: lambda v: np.diag([1.0, 2.0, 5.0]) @ v, "v ↦ diag(1, 2, 5) v"), 3, 200, 0),
+            note="a diagonal matrix: λ_max = 5",
+        ),
+        Case(
+            (_matrix_hvp([-6.0, 1.0, 2.0, 3.0], fixed, "−6, 1, 2, 3"), 4, 300, 1),
+            note="the largest |λ| is negative: return −6, not 6",
+        ),
         Case((_matrix_hvp([0.1, 0.5, 40.0], fixed, "0.1, 0.5, 40"), 3, 100, 2), note="a large top eigenvalue"),
-        Case((_matrix_hvp(np.r_[rng.uniform(0, 1, size=6), 3.0], rng), 7, 300, 3),
-             note="random eigenvectors"),
-        Case((_matrix_hvp(np.r_[-rng.uniform(0, 1, size=4), 2.0 + rng.uniform()], rng), 5,
-              300, int(rng.integers(100))), note="random eigenvectors and seed"),
+        Case((_matrix_hvp(np.r_[rng.uniform(0, 1, size=6), 3.0], rng), 7, 300, 3), note="random eigenvectors"),
+        Case(
+            (_matrix_hvp(np.r_[-rng.uniform(0, 1, size=4), 2.0 + rng.uniform()], rng), 5, 300, int(rng.integers(100))),
+            note="random eigenvectors and seed",
+        ),
     ]
 
 
@@ -180,37 +233,59 @@ def _power_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="lars_trust_ratio", chapter=CHAPTER, points=2, function="lars_trust_ratio",
-        cases=_trust_cases, reference=lars_trust_ratio,
+        id="lars_trust_ratio",
+        chapter=CHAPTER,
+        points=2,
+        function="lars_trust_ratio",
+        cases=_trust_cases,
+        reference=lars_trust_ratio,
         hint="d = grad + weight_decay * param; r = trust_coefficient * ‖param‖ / (‖d‖ + eps) with "
-             "np.linalg.norm over ALL entries (Frobenius for a matrix). The norm of the SUM d, not "
-             "‖grad‖ + λ‖param‖. If ‖param‖ == 0 or ‖d‖ == 0 return 1.0 (optax's guard).",
+        "np.linalg.norm over ALL entries (Frobenius for a matrix). The norm of the SUM d, not "
+        "‖grad‖ + λ‖param‖. If ‖param‖ == 0 or ‖d‖ == 0 return 1.0 (optax's guard).",
     ),
     Exercise(
-        id="lamb_step", chapter=CHAPTER, points=3, function="lamb_step",
-        cases=_lamb_cases, reference=lamb_step,
+        id="lamb_step",
+        chapter=CHAPTER,
+        points=3,
+        function="lamb_step",
+        cases=_lamb_cases,
+        reference=lamb_step,
         hint="For EACH tensor k: m_k, v_k as in Adam; u = m̂/(√v̂ + eps) + weight_decay * θ_k "
-             "(decay added AFTER Adam); r = ‖θ_k‖/‖u‖ (1 if either is 0); θ_k − lr * r * u. "
-             "One ratio per tensor, not one for the whole model; t = 1 for the first update.",
+        "(decay added AFTER Adam); r = ‖θ_k‖/‖u‖ (1 if either is 0); θ_k − lr * r * u. "
+        "One ratio per tensor, not one for the whole model; t = 1 for the first update.",
     ),
     Exercise(
-        id="accumulate_gradients", chapter=CHAPTER, points=2, function="accumulate_gradients",
-        cases=_accumulate_cases, reference=accumulate_gradients,
+        id="accumulate_gradients",
+        chapter=CHAPTER,
+        points=2,
+        function="accumulate_gradients",
+        cases=_accumulate_cases,
+        reference=accumulate_gradients,
         hint="Split X and y into k consecutive equal parts (len(X) // k rows each), call "
-             "grad_fn(params, X_j, y_j) on each and return the MEAN of the k gradients: each "
-             "micro-batch gradient is already a mean over its examples, so summing is k times too large.",
+        "grad_fn(params, X_j, y_j) on each and return the MEAN of the k gradients: each "
+        "micro-batch gradient is already a mean over its examples, so summing is k times too large.",
     ),
     Exercise(
-        id="scaled_lr_and_warmup", chapter=CHAPTER, points=1, function="scaled_lr_and_warmup",
-        cases=_scaling_cases, reference=scaled_lr_and_warmup,
+        id="scaled_lr_and_warmup",
+        chapter=CHAPTER,
+        points=1,
+        function="scaled_lr_and_warmup",
+        cases=_scaling_cases,
+        reference=scaled_lr_and_warmup,
         hint="lr = base_lr * batch_size / base_batch_size (linear, not square root); warmup steps = "
-             "math.ceil(warmup_epochs * n / batch_size) at the NEW batch size. Return (lr, steps).",
+        "math.ceil(warmup_epochs * n / batch_size) at the NEW batch size. Return (lr, steps).",
     ),
     Exercise(
-        id="top_eigenvalue", chapter=CHAPTER, points=2, function="top_eigenvalue",
-        cases=_power_cases, reference=top_eigenvalue, rtol=1e-6, atol=1e-8,
+        id="top_eigenvalue",
+        chapter=CHAPTER,
+        points=2,
+        function="top_eigenvalue",
+        cases=_power_cases,
+        reference=top_eigenvalue,
+        rtol=1e-6,
+        atol=1e-8,
         hint="Start from a random unit vector (np.random.default_rng(seed)); repeat `iters` times "
-             "v = hvp(v); v = v / np.linalg.norm(v); finally return v @ hvp(v) (the Rayleigh "
-             "quotient, which keeps the sign; ‖Hv‖ loses it).",
+        "v = hvp(v); v = v / np.linalg.norm(v); finally return v @ hvp(v) (the Rayleigh "
+        "quotient, which keeps the sign; ‖Hv‖ loses it).",
     ),
 )

@@ -21,12 +21,16 @@ from __future__ import annotations
 import numpy as np
 
 from lib import optim
-from lib.theory import quadratic_rates
 from lib.exercises import Case, Exercise
+from lib.theory import quadratic_rates
 
 __all__ = [
-    "EXERCISES", "sgd_momentum_step", "torch_momentum_hparams", "nesterov_step",
-    "optimal_momentum", "momentum_rate",
+    "EXERCISES",
+    "sgd_momentum_step",
+    "torch_momentum_hparams",
+    "nesterov_step",
+    "optimal_momentum",
+    "momentum_rate",
 ]
 
 CHAPTER = "04-momentum"
@@ -34,12 +38,13 @@ CHAPTER = "04-momentum"
 
 # --- reference solutions ---------------------------------------------------------------------
 
+
 def _torch_step(theta, buf, g, lr, momentum, dampening=0.0, nesterov=False):
     """One step of the torch-exact ``lib.optim.sgd``, starting from buffer ``buf``."""
     tx = optim.sgd(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov)
     theta = np.asarray(theta, dtype=float)
-    state = tx.init(theta)                       # (TraceState, ScaleByLearningRateState)
-    if buf is not None:                          # a later step: torch's buffer already exists
+    state = tx.init(theta)  # (TraceState, ScaleByLearningRateState)
+    if buf is not None:  # a later step: torch's buffer already exists
         state = (optim.TraceState(momentum_buffer=np.array(buf, dtype=float), count=1),) + state[1:]
     updates, state = tx.update(np.asarray(g, dtype=float), state, theta)
     return optim.apply_updates(theta, updates), state[0].momentum_buffer
@@ -88,24 +93,35 @@ def momentum_rate(lr, momentum, eigenvalues):
 
 # --- cases -----------------------------------------------------------------------------------
 
+
 def _step_cases(rng, dampening=True):
     theta2, g2, b2 = rng.normal(size=2), rng.normal(size=2), rng.normal(size=2)
     matrix = rng.normal(size=(2, 3))
     cases = [
-        Case((np.array([1.0, -2.0]), None, np.array([0.5, 4.0]), 0.1, 0.9) + ((0.0,) if dampening else ()),
-             note="the first step: there is no buffer yet"),
+        Case(
+            (np.array([1.0, -2.0]), None, np.array([0.5, 4.0]), 0.1, 0.9) + ((0.0,) if dampening else ()),
+            note="the first step: there is no buffer yet",
+        ),
         Case((theta2, b2, g2, 0.05, 0.9) + ((0.0,) if dampening else ()), note="a later step"),
-        Case((matrix, rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.01, 0.5) + ((0.0,) if dampening else ()),
-             note="a matrix of parameters"),
-        Case((np.array([3.0]), np.array([2.0]), np.array([-1.0]), 0.2, 0.99) + ((0.0,) if dampening else ()),
-             note="one parameter, momentum 0.99"),
+        Case(
+            (matrix, rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.01, 0.5) + ((0.0,) if dampening else ()),
+            note="a matrix of parameters",
+        ),
+        Case(
+            (np.array([3.0]), np.array([2.0]), np.array([-1.0]), 0.2, 0.99) + ((0.0,) if dampening else ()),
+            note="one parameter, momentum 0.99",
+        ),
     ]
     if dampening:
         cases += [
-            Case((np.array([1.0, 1.0]), None, np.array([2.0, -1.0]), 0.1, 0.9, 0.9),
-                 note="the first step with dampening 0.9: torch does not dampen b_1"),
-            Case((np.array([1.0, 1.0]), np.array([2.0, -1.0]), np.array([1.0, 1.0]), 0.1, 0.9, 0.9),
-                 note="a later step with dampening 0.9"),
+            Case(
+                (np.array([1.0, 1.0]), None, np.array([2.0, -1.0]), 0.1, 0.9, 0.9),
+                note="the first step with dampening 0.9: torch does not dampen b_1",
+            ),
+            Case(
+                (np.array([1.0, 1.0]), np.array([2.0, -1.0]), np.array([1.0, 1.0]), 0.1, 0.9, 0.9),
+                note="a later step with dampening 0.9",
+            ),
             Case((theta2, b2, g2, 0.3, 0.7, 0.3), note="a later step with dampening 0.3"),
         ]
     return cases
@@ -120,8 +136,14 @@ def _hparam_cases(rng):
         Case(("torch", 0.1, 0.8), note="already torch's form"),
         Case(("ema", 0.02, 0.5), note="EMA form, β = 0.5"),
         Case(("ema", float(rng.uniform(0.01, 0.5)), float(rng.uniform(0.5, 0.99))), note="EMA form, random α and β"),
-        Case((str(rng.choice(["sign_flipped", "lr_inside", "torch"])), float(rng.uniform(0.01, 0.5)),
-              float(rng.uniform(0.5, 0.99))), note="random η and β"),
+        Case(
+            (
+                str(rng.choice(["sign_flipped", "lr_inside", "torch"])),
+                float(rng.uniform(0.01, 0.5)),
+                float(rng.uniform(0.5, 0.99)),
+            ),
+            note="random η and β",
+        ),
     ]
 
 
@@ -145,10 +167,14 @@ def _rate_cases(rng):
         Case((0.001, 0.5, lam), note="a small η: real roots, slow"),
         Case((0.2, 0.9, lam), note="ηλ_max = 5 > 2 + 2μ: unstable"),
         Case((0.01, 0.8, np.array([9.0, 1.0, 50.0, 4.0])), note="four eigenvalues, unsorted"),
-        Case((float(rng.uniform(0.001, 0.03)), float(rng.uniform(0.0, 0.95)), rng.uniform(0.5, 50.0, size=3)),
-             note="random η, μ and eigenvalues"),
-        Case((float(rng.uniform(0.001, 0.03)), float(rng.uniform(0.0, 0.95)), rng.uniform(0.5, 50.0, size=3)),
-             note="random η, μ and eigenvalues"),
+        Case(
+            (float(rng.uniform(0.001, 0.03)), float(rng.uniform(0.0, 0.95)), rng.uniform(0.5, 50.0, size=3)),
+            note="random η, μ and eigenvalues",
+        ),
+        Case(
+            (float(rng.uniform(0.001, 0.03)), float(rng.uniform(0.0, 0.95)), rng.uniform(0.5, 50.0, size=3)),
+            note="random η, μ and eigenvalues",
+        ),
     ]
 
 
@@ -156,38 +182,58 @@ def _rate_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="sgd_momentum_step", chapter=CHAPTER, points=3, function="sgd_momentum_step",
-        cases=_step_cases, reference=sgd_momentum_step,
+        id="sgd_momentum_step",
+        chapter=CHAPTER,
+        points=3,
+        function="sgd_momentum_step",
+        cases=_step_cases,
+        reference=sgd_momentum_step,
         hint="First step (buf is None): buf = g, with no dampening. Later: buf = momentum * buf + "
-             "(1 - dampening) * g. Then theta - lr * buf: the learning rate stays OUTSIDE the buffer. "
-             "Return new arrays; do not modify theta or buf in place.",
+        "(1 - dampening) * g. Then theta - lr * buf: the learning rate stays OUTSIDE the buffer. "
+        "Return new arrays; do not modify theta or buf in place.",
     ),
     Exercise(
-        id="torch_momentum_hparams", chapter=CHAPTER, points=2, function="torch_momentum_hparams",
-        cases=_hparam_cases, reference=torch_momentum_hparams,
+        id="torch_momentum_hparams",
+        chapter=CHAPTER,
+        points=2,
+        function="torch_momentum_hparams",
+        cases=_hparam_cases,
+        reference=torch_momentum_hparams,
         hint="The EMA velocity is (1 - beta) times torch's buffer, so the same step needs "
-             "lr_torch = alpha * (1 - beta) (smaller, not larger). The other forms only move the "
-             "sign or the learning rate around: (lr, beta) unchanged.",
+        "lr_torch = alpha * (1 - beta) (smaller, not larger). The other forms only move the "
+        "sign or the learning rate around: (lr, beta) unchanged.",
     ),
     Exercise(
-        id="nesterov_step", chapter=CHAPTER, points=3, function="nesterov_step",
-        cases=lambda rng: _step_cases(rng, dampening=False), reference=nesterov_step,
+        id="nesterov_step",
+        chapter=CHAPTER,
+        points=3,
+        function="nesterov_step",
+        cases=lambda rng: _step_cases(rng, dampening=False),
+        reference=nesterov_step,
         hint="Update the buffer as for momentum (buf = g at the first step, else momentum * buf + g), "
-             "then step along g + momentum * buf with the NEW buffer: theta - lr * (g + momentum * buf). "
-             "Stepping along buf alone is classical momentum, not Nesterov.",
+        "then step along g + momentum * buf with the NEW buffer: theta - lr * (g + momentum * buf). "
+        "Stepping along buf alone is classical momentum, not Nesterov.",
     ),
     Exercise(
-        id="optimal_momentum", chapter=CHAPTER, points=2, function="optimal_momentum",
-        cases=_optimal_cases, reference=optimal_momentum,
+        id="optimal_momentum",
+        chapter=CHAPTER,
+        points=2,
+        function="optimal_momentum",
+        cases=_optimal_cases,
+        reference=optimal_momentum,
         hint="With s_min = sqrt(lambda_min) and s_max = sqrt(lambda_max): lr = (2 / (s_min + s_max))**2 "
-             "and momentum = ((s_max - s_min) / (s_max + s_min))**2. Square roots of the eigenvalues, "
-             "and both results squared.",
+        "and momentum = ((s_max - s_min) / (s_max + s_min))**2. Square roots of the eigenvalues, "
+        "and both results squared.",
     ),
     Exercise(
-        id="momentum_rate", chapter=CHAPTER, points=2, function="momentum_rate",
-        cases=_rate_cases, reference=momentum_rate,
+        id="momentum_rate",
+        chapter=CHAPTER,
+        points=2,
+        function="momentum_rate",
+        cases=_rate_cases,
+        reference=momentum_rate,
         hint="For each eigenvalue lam, the roots of z**2 - (1 + momentum - lr*lam) z + momentum "
-             "(np.roots, or the quadratic formula with a complex square root); return the largest "
-             "absolute value over all roots and all eigenvalues, as a float.",
+        "(np.roots, or the quadratic formula with a complex square root); return the largest "
+        "absolute value over all roots and all eigenvalues, as a float.",
     ),
 )

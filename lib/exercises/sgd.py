@@ -27,14 +27,20 @@ from lib.exercises import Case, Exercise, Lazy
 from lib.gradcheck import numerical_gradient
 
 __all__ = [
-    "EXERCISES", "minibatch_indices", "softmax_cross_entropy", "softmax_regression_grad",
-    "gradient_noise", "robbins_monro", "seeded_rng",
+    "EXERCISES",
+    "minibatch_indices",
+    "softmax_cross_entropy",
+    "softmax_regression_grad",
+    "gradient_noise",
+    "robbins_monro",
+    "seeded_rng",
 ]
 
 CHAPTER = "03-stochastic-gradient-descent"
 
 
 # --- reference solutions ---------------------------------------------------------------------
+
 
 def minibatch_indices(n, batch_size, epochs, rng, drop_last=False):
     r"""The indices of the mini-batches of ``epochs`` passes over ``n`` examples.
@@ -48,7 +54,7 @@ def minibatch_indices(n, batch_size, epochs, rng, drop_last=False):
     for _ in range(epochs):
         order = rng.permutation(n)
         stop = n - n % batch_size if drop_last else n
-        out.append([order[i:i + batch_size] for i in range(0, stop, batch_size)])
+        out.append([order[i : i + batch_size] for i in range(0, stop, batch_size)])
     return out
 
 
@@ -103,7 +109,7 @@ def gradient_noise(per_example_grads, batches):
     """
     G = np.asarray(per_example_grads, dtype=float)
     full = G.mean(axis=0)
-    batch_means = G[batches].mean(axis=1)                        # (R, d)
+    batch_means = G[batches].mean(axis=1)  # (R, d)
     estimate = float(np.mean(np.sum((batch_means - full) ** 2, axis=1)))
     trace = float(np.mean(np.sum((G - full) ** 2, axis=1)))
     return estimate, trace / batches.shape[1]
@@ -119,6 +125,7 @@ def robbins_monro(eta0, t0, power, T):
 
 
 # --- case inputs -----------------------------------------------------------------------------
+
 
 def seeded_rng(seed: int) -> Lazy:
     """A fresh ``np.random.default_rng(seed)`` for each call, as a case input."""
@@ -150,7 +157,7 @@ def _minibatch_cases(rng):
 
 def _labels(rng, n, c):
     y = rng.integers(0, c, size=n)
-    y[:c] = np.arange(c)[: min(c, n)]          # every class at least once when n >= c
+    y[:c] = np.arange(c)[: min(c, n)]  # every class at least once when n >= c
     return y
 
 
@@ -160,8 +167,10 @@ def _softmax_cases(rng):
         Case((rng.normal(size=(5, 3)), _labels(rng, 5, 3)), note="five examples, three classes"),
         Case((np.zeros((4, 10)), np.array([0, 3, 7, 9])), note="all logits equal: loss = log 10"),
         Case((rng.normal(size=(8, 4)) * 3, _labels(rng, 8, 4)), note="eight examples"),
-        Case((np.array([[1000.0, 0.0], [0.0, 1000.0], [-1000.0, 1000.0]]), np.array([0, 0, 1])),
-             note="large logits: exp(1000) overflows unless you subtract the row maximum"),
+        Case(
+            (np.array([[1000.0, 0.0], [0.0, 1000.0], [-1000.0, 1000.0]]), np.array([0, 0, 1])),
+            note="large logits: exp(1000) overflows unless you subtract the row maximum",
+        ),
     ]
 
 
@@ -172,8 +181,10 @@ def _softmax_regression_cases(rng):
 
     return [
         case(6, 4, 3, 0.5, "six examples, four features, three classes"),
-        Case(({"W": np.zeros((3, 5)), "b": np.zeros(5)}, rng.normal(size=(7, 3)), _labels(rng, 7, 5)),
-             note="zero parameters"),
+        Case(
+            ({"W": np.zeros((3, 5)), "b": np.zeros(5)}, rng.normal(size=(7, 3)), _labels(rng, 7, 5)),
+            note="zero parameters",
+        ),
         case(1, 2, 3, 1.0, "one example"),
         case(20, 5, 4, 1.0, "twenty examples"),
     ]
@@ -181,7 +192,7 @@ def _softmax_regression_cases(rng):
 
 def _noise_cases(rng):
     def case(n, d, R, B, note):
-        G = rng.normal(size=(n, d)) + rng.normal(size=d)      # a non-zero mean gradient
+        G = rng.normal(size=(n, d)) + rng.normal(size=d)  # a non-zero mean gradient
         return Case((G, rng.integers(0, n, size=(R, B))), note=note)
 
     return [
@@ -202,11 +213,24 @@ def _robbins_monro_cases(rng):
         Case((0.3, 2.0, 0.25, 3), note="p = 1/4"),
         Case((0.3, 50.0, 1.5, 3), note="p = 3/2"),
         Case((0.2, 20.0, 0.0, 3), note="p = 0: a constant step"),
-        Case((float(rng.uniform(0.05, 1.0)), float(rng.uniform(1.0, 100.0)), float(rng.uniform(0.55, 0.95)),
-              int(rng.integers(3, 9))), note="a random p between 1/2 and 1"),
-        Case((float(rng.uniform(0.05, 1.0)), float(rng.uniform(1.0, 100.0)),
-              float(rng.choice([rng.uniform(0.05, 0.45), rng.uniform(1.05, 2.5)])), int(rng.integers(3, 9))),
-             note="a random p outside (1/2, 1]"),
+        Case(
+            (
+                float(rng.uniform(0.05, 1.0)),
+                float(rng.uniform(1.0, 100.0)),
+                float(rng.uniform(0.55, 0.95)),
+                int(rng.integers(3, 9)),
+            ),
+            note="a random p between 1/2 and 1",
+        ),
+        Case(
+            (
+                float(rng.uniform(0.05, 1.0)),
+                float(rng.uniform(1.0, 100.0)),
+                float(rng.choice([rng.uniform(0.05, 0.45), rng.uniform(1.05, 2.5)])),
+                int(rng.integers(3, 9)),
+            ),
+            note="a random p outside (1/2, 1]",
+        ),
     ]
 
 
@@ -214,43 +238,64 @@ def _robbins_monro_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="minibatch_indices", chapter=CHAPTER, points=2, function="minibatch_indices",
-        cases=_minibatch_cases, reference=minibatch_indices,
+        id="minibatch_indices",
+        chapter=CHAPTER,
+        points=2,
+        function="minibatch_indices",
+        cases=_minibatch_cases,
+        reference=minibatch_indices,
         hint="For each epoch call order = rng.permutation(n) ONCE (a new order every epoch, "
-             "from the rng you are given: never np.random.default_rng inside), then slice "
-             "order[i:i + batch_size] for i = 0, batch_size, 2*batch_size, ...; with drop_last "
-             "leave out a last batch shorter than batch_size. Sampling with rng.integers or "
-             "rng.choice(replace=True) repeats some examples and misses others.",
+        "from the rng you are given: never np.random.default_rng inside), then slice "
+        "order[i:i + batch_size] for i = 0, batch_size, 2*batch_size, ...; with drop_last "
+        "leave out a last batch shorter than batch_size. Sampling with rng.integers or "
+        "rng.choice(replace=True) repeats some examples and misses others.",
     ),
     Exercise(
-        id="softmax_cross_entropy", chapter=CHAPTER, points=2, function="softmax_cross_entropy",
-        cases=_softmax_cases, reference=softmax_cross_entropy,
+        id="softmax_cross_entropy",
+        chapter=CHAPTER,
+        points=2,
+        function="softmax_cross_entropy",
+        cases=_softmax_cases,
+        reference=softmax_cross_entropy,
         hint="Subtract each row's maximum before np.exp (the softmax does not change). The loss "
-             "is the MEAN over the n rows of logsumexp(z_i) - z_i[y_i], and the gradient is "
-             "(softmax(z) - onehot(y)) / n: divide by n in both.",
+        "is the MEAN over the n rows of logsumexp(z_i) - z_i[y_i], and the gradient is "
+        "(softmax(z) - onehot(y)) / n: divide by n in both.",
     ),
     Exercise(
-        id="softmax_regression_grad", chapter=CHAPTER, points=2, function="softmax_regression_grad",
-        cases=_softmax_regression_cases, reference=softmax_regression_grad,
-        rtol=1e-5, atol=1e-8,
+        id="softmax_regression_grad",
+        chapter=CHAPTER,
+        points=2,
+        function="softmax_regression_grad",
+        cases=_softmax_regression_cases,
+        reference=softmax_regression_grad,
+        rtol=1e-5,
+        atol=1e-8,
         hint="Logits z = X @ W + b; with dz = (softmax(z) - onehot(y)) / n (your "
-             "softmax_cross_entropy), the gradients are X.T @ dz for W (shape of W) and "
-             "dz.sum(axis=0) for b. The expected gradient here is a finite-difference gradient "
-             "of the loss: a mismatch means your formula is not the derivative of your loss.",
+        "softmax_cross_entropy), the gradients are X.T @ dz for W (shape of W) and "
+        "dz.sum(axis=0) for b. The expected gradient here is a finite-difference gradient "
+        "of the loss: a mismatch means your formula is not the derivative of your loss.",
     ),
     Exercise(
-        id="gradient_noise", chapter=CHAPTER, points=2, function="gradient_noise",
-        cases=_noise_cases, reference=gradient_noise,
+        id="gradient_noise",
+        chapter=CHAPTER,
+        points=2,
+        function="gradient_noise",
+        cases=_noise_cases,
+        reference=gradient_noise,
         hint="The full gradient is g_bar = G.mean(axis=0). For each row of batches, the "
-             "mini-batch gradient is the MEAN of G over those indices; average "
-             "||g_hat - g_bar||^2 over the rows. The prediction is tr(Sigma) / B with "
-             "tr(Sigma) = mean over i of ||G[i] - g_bar||^2 (divide by n, not n - 1).",
+        "mini-batch gradient is the MEAN of G over those indices; average "
+        "||g_hat - g_bar||^2 over the rows. The prediction is tr(Sigma) / B with "
+        "tr(Sigma) = mean over i of ||G[i] - g_bar||^2 (divide by n, not n - 1).",
     ),
     Exercise(
-        id="robbins_monro", chapter=CHAPTER, points=2, function="robbins_monro",
-        cases=_robbins_monro_cases, reference=robbins_monro,
+        id="robbins_monro",
+        chapter=CHAPTER,
+        points=2,
+        function="robbins_monro",
+        cases=_robbins_monro_cases,
+        reference=robbins_monro,
         hint="t runs from 1 to T (np.arange(1, T + 1)). Sum of t**-p diverges exactly when "
-             "p <= 1, and the sum of (t**-p)**2 = t**(-2p) converges exactly when 2p > 1; "
-             "return a Python bool for 1/2 < p <= 1.",
+        "p <= 1, and the sum of (t**-p)**2 = t**(-2p) converges exactly when 2p > 1; "
+        "return a Python bool for 1/2 < p <= 1.",
     ),
 )

@@ -66,18 +66,69 @@ def decay_mask(params):
 
 # --- cases -----------------------------------------------------------------------------------
 
+
 def _adamw_cases(rng):
     return [
-        Case((np.array([1.0, -2.0]), np.array([0.3, -4.0]), np.zeros(2), np.zeros(2), 1, 0.001,
-              (0.9, 0.999), 1e-8, 0.01), note="the first update, torch's default weight_decay"),
-        Case((np.array([2.0, -1.0, 0.5]), np.zeros(3), np.zeros(3), np.zeros(3), 1, 0.1, (0.9, 0.999), 1e-8, 0.5),
-             note="a zero gradient: only the decay moves theta"),
-        Case((rng.normal(size=3), rng.normal(size=3), 0.1 * rng.normal(size=3), rng.uniform(0.01, 0.1, size=3),
-              5, 0.01, (0.9, 0.999), 1e-8, 0.3), note="t = 5, a large decay"),
-        Case((rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3)),
-              rng.uniform(0.5, 2.0, size=(2, 3)), 100, 0.05, (0.8, 0.99), 1e-8, 0.2), note="a matrix, t = 100"),
-        Case((3 + rng.normal(size=4), 1e-3 * rng.normal(size=4), np.zeros(4), np.zeros(4), 1, 0.03, (0.9, 0.999),
-              1e-8, 1.0), note="large weights, tiny gradients"),
+        Case(
+            (
+                np.array([1.0, -2.0]),
+                np.array([0.3, -4.0]),
+                np.zeros(2),
+                np.zeros(2),
+                1,
+                0.001,
+                (0.9, 0.999),
+                1e-8,
+                0.01,
+            ),
+            note="the first update, torch's default weight_decay",
+        ),
+        Case(
+            (np.array([2.0, -1.0, 0.5]), np.zeros(3), np.zeros(3), np.zeros(3), 1, 0.1, (0.9, 0.999), 1e-8, 0.5),
+            note="a zero gradient: only the decay moves theta",
+        ),
+        Case(
+            (
+                rng.normal(size=3),
+                rng.normal(size=3),
+                0.1 * rng.normal(size=3),
+                rng.uniform(0.01, 0.1, size=3),
+                5,
+                0.01,
+                (0.9, 0.999),
+                1e-8,
+                0.3,
+            ),
+            note="t = 5, a large decay",
+        ),
+        Case(
+            (
+                rng.normal(size=(2, 3)),
+                rng.normal(size=(2, 3)),
+                rng.normal(size=(2, 3)),
+                rng.uniform(0.5, 2.0, size=(2, 3)),
+                100,
+                0.05,
+                (0.8, 0.99),
+                1e-8,
+                0.2,
+            ),
+            note="a matrix, t = 100",
+        ),
+        Case(
+            (
+                3 + rng.normal(size=4),
+                1e-3 * rng.normal(size=4),
+                np.zeros(4),
+                np.zeros(4),
+                1,
+                0.03,
+                (0.9, 0.999),
+                1e-8,
+                1.0,
+            ),
+            note="large weights, tiny gradients",
+        ),
     ]
 
 
@@ -103,16 +154,33 @@ def _effective_cases(rng):
 
 def _mask_params(rng):
     h = int(rng.integers(2, 6))
-    return {"W1": rng.normal(size=(3, h)), "b1": np.zeros(h), "norm_scale": np.ones(h),
-            "norm_W": rng.normal(size=(h, h)), "W2": rng.normal(size=(h, 2)), "b2": np.zeros(2),
-            "temperature": np.float64(rng.uniform(0.5, 2.0)), "conv": rng.normal(size=(2, 2, 3))}
+    return {
+        "W1": rng.normal(size=(3, h)),
+        "b1": np.zeros(h),
+        "norm_scale": np.ones(h),
+        "norm_W": rng.normal(size=(h, h)),
+        "W2": rng.normal(size=(h, 2)),
+        "b2": np.zeros(2),
+        "temperature": np.float64(rng.uniform(0.5, 2.0)),
+        "conv": rng.normal(size=(2, 2, 3)),
+    }
 
 
 def _mask_cases(rng):
     return [
         Case(({"W": np.ones((2, 2)), "b": np.zeros(2)},), note="a weight and a bias"),
-        Case(({"W1": np.ones((4, 3)), "b1": np.zeros(3), "norm1": np.ones((1, 3)), "W2": np.ones((3, 2)),
-               "b2": np.zeros(2)},), note="a 2-D normalisation scale"),
+        Case(
+            (
+                {
+                    "W1": np.ones((4, 3)),
+                    "b1": np.zeros(3),
+                    "norm1": np.ones((1, 3)),
+                    "W2": np.ones((3, 2)),
+                    "b2": np.zeros(2),
+                },
+            ),
+            note="a 2-D normalisation scale",
+        ),
         Case(({"scale": np.float64(2.0), "kernel": np.ones((3, 3, 1, 2))},), note="a scalar and a 4-D kernel"),
         Case((_mask_params(rng),), note="a mixed set"),
         Case((_mask_params(rng),), note="another mixed set"),
@@ -121,29 +189,45 @@ def _mask_cases(rng):
 
 EXERCISES = (
     Exercise(
-        id="adamw_step", chapter=CHAPTER, points=3, function="adamw_step",
-        cases=_adamw_cases, reference=adamw_step,
+        id="adamw_step",
+        chapter=CHAPTER,
+        points=3,
+        function="adamw_step",
+        cases=_adamw_cases,
+        reference=adamw_step,
         hint="Decay FIRST and scale it by the learning rate: theta_d = theta * (1 - lr * weight_decay). "
-             "The moments use the RAW gradient g (no weight_decay * theta in m or v). Then the Adam step "
-             "from chapter 5 on theta_d: theta_d - lr * m_hat / (np.sqrt(v_hat) + eps).",
+        "The moments use the RAW gradient g (no weight_decay * theta in m or v). Then the Adam step "
+        "from chapter 5 on theta_d: theta_d - lr * m_hat / (np.sqrt(v_hat) + eps).",
     ),
     Exercise(
-        id="l2_to_decoupled", chapter=CHAPTER, points=1, function="l2_to_decoupled",
-        cases=_l2_cases, reference=l2_to_decoupled,
+        id="l2_to_decoupled",
+        chapter=CHAPTER,
+        points=1,
+        function="l2_to_decoupled",
+        cases=_l2_cases,
+        reference=l2_to_decoupled,
         hint="Expand theta - lr * (g + l2 * theta) and compare the coefficient of theta with (1 - lam). "
-             "The penalty is (l2 / 2) * ||theta||^2, so its gradient is l2 * theta (no factor 2).",
+        "The penalty is (l2 / 2) * ||theta||^2, so its gradient is l2 * theta (no factor 2).",
     ),
     Exercise(
-        id="adam_l2_effective_decay", chapter=CHAPTER, points=2, function="adam_l2_effective_decay",
-        cases=_effective_cases, reference=adam_l2_effective_decay,
+        id="adam_l2_effective_decay",
+        chapter=CHAPTER,
+        points=2,
+        function="adam_l2_effective_decay",
+        cases=_effective_cases,
+        reference=adam_l2_effective_decay,
         hint="Adam divides the L2 gradient weight_decay * theta by np.sqrt(v_hat) + eps, where "
-             "v_hat = v / (1 - beta2**t) is bias-corrected; the step also has the factor lr. "
-             "eps goes outside the square root.",
+        "v_hat = v / (1 - beta2**t) is bias-corrected; the step also has the factor lr. "
+        "eps goes outside the square root.",
     ),
     Exercise(
-        id="decay_mask", chapter=CHAPTER, points=2, function="decay_mask",
-        cases=_mask_cases, reference=decay_mask,
+        id="decay_mask",
+        chapter=CHAPTER,
+        points=2,
+        function="decay_mask",
+        cases=_mask_cases,
+        reference=decay_mask,
         hint="Return {name: bool} with the same keys as params: np.ndim(p) >= 2 (scalars and "
-             "vectors are not decayed) and not name.startswith('norm'). Use Python bools.",
+        "vectors are not decayed) and not name.startswith('norm'). Use Python bools.",
     ),
 )

@@ -51,5 +51,14 @@ from lib.grading.records import STATUSES, ExerciseGrade, Options, Submission
 from lib.grading.scheduler import default_options, grade
 from lib.grading.session import grade_notebook, grade_submission
 
-__all__ = ["ExerciseGrade", "Submission", "Options", "STATUSES", "grade_notebook", "grade_submission", "grade",
-           "default_options", "main"]
+__all__ = [
+    "ExerciseGrade",
+    "Submission",
+    "Options",
+    "STATUSES",
+    "grade_notebook",
+    "grade_submission",
+    "grade",
+    "default_options",
+    "main",
+]

@@ -39,6 +39,7 @@ def staging_root() -> Path:
             atexit.register(shutil.rmtree, _STAGING_ROOT, True)
         return _STAGING_ROOT
 
+
 class ChildLost(Exception):
     """The child timed out or died; ``status`` is "timeout", "memory limit" or "crashed"."""
 
@@ -68,9 +69,12 @@ class Output:
         return " | ".join(text[-lines:])[-300:]
 
     def as_dict(self) -> dict:
-        return {"stdout": self.kept["stdout"].decode("utf-8", "replace"),
-                "stderr": self.kept["stderr"].decode("utf-8", "replace"),
-                "bytes": self.bytes, "truncated": self.truncated}
+        return {
+            "stdout": self.kept["stdout"].decode("utf-8", "replace"),
+            "stderr": self.kept["stderr"].decode("utf-8", "replace"),
+            "bytes": self.bytes,
+            "truncated": self.truncated,
+        }
 
 
 _MEMORY_WORDS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory", "Unable to allocate")
@@ -81,6 +85,7 @@ class Child:
 
     def __init__(self, notebook_bytes: bytes, filename: str, opts: Options, output: Output):
         from lib.grading import sandbox as _sandbox
+
         self.opts, self.output = opts, output
         self.token = secrets.token_hex(12)
         self.tmp = Path(tempfile.mkdtemp(prefix="child-", dir=staging_root()))
@@ -97,13 +102,22 @@ class Child:
         req_r, self.req_w = os.pipe()
         self.resp_r, resp_w = os.pipe()
         config = {
-            "root": str(ROOT), "mode": iso.mode, "staging": str(staging), "staging_root": str(staging_root()),
+            "root": str(ROOT),
+            "mode": iso.mode,
+            "staging": str(staging),
+            "staging_root": str(staging_root()),
             "hide": opts.hide,
             "cgroup": str(self.cgroup.path) if self.cgroup else None,
-            "request_fd": req_r, "response_fd": resp_w,
-            "limits": {"memory": opts.memory_mb * 2**20, "fsize": opts.max_file_mb * 2**20,
-                       "nproc": opts.max_processes, "nofile": 256, "core": 0,
-                       "cpu": int(max(10, opts.timeout * 4))},
+            "request_fd": req_r,
+            "response_fd": resp_w,
+            "limits": {
+                "memory": opts.memory_mb * 2**20,
+                "fsize": opts.max_file_mb * 2**20,
+                "nproc": opts.max_processes,
+                "nofile": 256,
+                "core": 0,
+                "cpu": int(max(10, opts.timeout * 4)),
+            },
         }
         # the child's private writable directory: /tmp/work on its own tmpfs, else <staging root>/work
         # (on a private tmpfs over the staging root, see sandbox.confine), else the staging copy
@@ -111,23 +125,44 @@ class Child:
             home = "/tmp/work" if not _sandbox.needs_tmp() else str(staging_root() / "work")
         else:
             home = str(staging)
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home,
-               "TMPDIR": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/mpl",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "NUMEXPR_NUM_THREADS": "1", _sandbox.MARKER: self.token}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "TMPDIR": home,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONNOUSERSITE": "1",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": f"{home}/mpl",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "NUMEXPR_NUM_THREADS": "1",
+            _sandbox.MARKER: self.token,
+        }
         argv = _sandbox.command(iso, [sys.executable, "-I", str(WORKER), json.dumps(config)])
         try:
-            self.proc = subprocess.Popen(argv, cwd=str(staging), env=env, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         pass_fds=(req_r, resp_w), start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=str(staging),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(req_r, resp_w),
+                start_new_session=True,
+            )
         finally:
             os.close(req_r)
             os.close(resp_w)
         self.selector = selectors.DefaultSelector()
-        for fd, name in ((self.proc.stdout.fileno(), "stdout"), (self.proc.stderr.fileno(), "stderr"),
-                         (self.resp_r, "protocol")):
+        for fd, name in (
+            (self.proc.stdout.fileno(), "stdout"),
+            (self.proc.stderr.fileno(), "stderr"),
+            (self.resp_r, "protocol"),
+        ):
             os.set_blocking(fd, False)
             self.selector.register(fd, selectors.EVENT_READ, name)
         self.buffer = bytearray()
@@ -179,8 +214,11 @@ class Child:
                 return message
             if len(self.buffer) > REPLY_CAP:
                 self.kill()
-                raise ChildLost("crashed", f"the reply was longer than {REPLY_CAP // 2**10} KiB (return the "
-                                           "result the exercise asks for, not a larger object)")
+                raise ChildLost(
+                    "crashed",
+                    f"the reply was longer than {REPLY_CAP // 2**10} KiB (return the "
+                    "result the exercise asks for, not a larger object)",
+                )
             if "protocol" not in self.open:
                 raise self._lost(starting)
             remaining = deadline - time.monotonic()
@@ -221,6 +259,7 @@ class Child:
         self.kill()
         tail = self.output.tail()
         import signal as _signal
+
         if code is not None and code < 0:
             sig = -code
             why = {_signal.SIGXCPU: "CPU time limit", _signal.SIGXFSZ: "file size limit"}.get(sig)
@@ -266,6 +305,7 @@ class Child:
             return 0
         self.closed = True
         from lib.grading import sandbox as _sandbox
+
         self.send({"op": "bye"})
         try:
             self.proc.wait(timeout=0.5)

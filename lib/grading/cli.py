@@ -10,12 +10,21 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from lib.grading.records import DEFAULT_BUDGET, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, STATUSES, Submission, clean, clean_tree
+from lib.grading.records import (
+    DEFAULT_BUDGET,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    STATUSES,
+    Submission,
+    clean,
+    clean_tree,
+)
 from lib.grading.scheduler import default_options, grade
 
 __all__ = ["main", "format_table", "write_json", "write_csv"]
 
 # --- reports --------------------------------------------------------------------------------------
+
 
 def _one_line(text: str, limit: int = 100) -> str:
     text = " ".join(clean(text).split())
@@ -36,8 +45,15 @@ def format_table(subs: list[Submission]) -> str:
             continue
         for e in s.exercises:
             status = e.status + (f" ({e.reason})" if e.status == "fail" and e.reason else "")
-            rows.append((student, e.id, status, f"{e.points}/{e.max_points}",
-                         _one_line("all cases pass" if e.status == "pass" else _first_line(e.message))))
+            rows.append(
+                (
+                    student,
+                    e.id,
+                    status,
+                    f"{e.points}/{e.max_points}",
+                    _one_line("all cases pass" if e.status == "pass" else _first_line(e.message)),
+                )
+            )
         flags = []
         if s.output.get("truncated"):
             flags.append(f"output truncated ({s.output['bytes']} bytes)")
@@ -56,8 +72,9 @@ def format_table(subs: list[Submission]) -> str:
 def write_json(subs: list[Submission], path: Path, meta: dict | None = None) -> None:
     """Every detail of every submission, with the run's settings under ``grader``."""
     data = [clean_tree(dict(asdict(s), total=s.total, max_total=s.max_total)) for s in subs]
-    Path(path).write_text(json.dumps({"grader": meta or {}, "submissions": data}, indent=2, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+    Path(path).write_text(
+        json.dumps({"grader": meta or {}, "submissions": data}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def write_csv(subs: list[Submission], path: Path) -> None:
@@ -72,8 +89,14 @@ def write_csv(subs: list[Submission], path: Path) -> None:
         w.writerow(["student", *ids, "total", "gradable"])
         for s in subs:
             pts = {e.id: e.points for e in s.exercises}
-            w.writerow([_csv_cell(s.student), *(pts.get(i, "" if not s.gradable else 0) for i in ids),
-                        s.total if s.gradable else "", "yes" if s.gradable else "no"])
+            w.writerow(
+                [
+                    _csv_cell(s.student),
+                    *(pts.get(i, "" if not s.gradable else 0) for i in ids),
+                    s.total if s.gradable else "",
+                    "yes" if s.gradable else "no",
+                ]
+            )
 
 
 def _csv_cell(text: str) -> str:
@@ -91,8 +114,10 @@ class _Progress:
     def __call__(self, done: int, total: int, sub: Submission) -> None:
         width = 30
         filled = int(width * done / max(total, 1))
-        text = (f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} graded "
-                f"({time.monotonic() - self.start:.0f} s) {_one_line(sub.student, 30):<30}")
+        text = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} graded "
+            f"({time.monotonic() - self.start:.0f} s) {_one_line(sub.student, 30):<30}"
+        )
         self.stream.write(text + ("\n" if done == total else ""))
         self.stream.flush()
 
@@ -103,24 +128,52 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lib.grade",
         description="Grade exercise notebooks, each in its own sandboxed process with OS resource limits.",
         epilog="Exit status: 0 all graded; 1 some submissions not gradable; 2 grader error. "
-               "Statuses: " + "; ".join(f"{k}: {v}" for k, v in STATUSES.items()),
+        "Statuses: " + "; ".join(f"{k}: {v}" for k, v in STATUSES.items()),
     )
-    parser.add_argument("submissions", nargs="+", type=Path,
-                        help="notebooks (student = file name) or folders of notebooks (student = folder name)")
+    parser.add_argument(
+        "submissions",
+        nargs="+",
+        type=Path,
+        help="notebooks (student = file name) or folders of notebooks (student = folder name)",
+    )
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="grade N submissions at a time")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every detail as JSON")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write a gradebook: one row per student")
-    parser.add_argument("--seed", type=int, default=None, metavar="S",
-                        help="grade on hidden cases drawn from seed S (default: the public cases of the notebook)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"wall-clock limit per cell and per exercise (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS",
-                        help=f"wall-clock budget per submission (default {DEFAULT_BUDGET:g}); exercises not graded "
-                             "when it runs out are reported as timeout")
-    parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, metavar="MIB",
-                        help=f"address-space limit of each child (default {DEFAULT_MEMORY_MB})")
-    parser.add_argument("--isolation", choices=["auto", "user-namespaces", "process-group"], default="auto",
-                        help="use a weaker sandbox than the best available (for comparison and debugging)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="grade on hidden cases drawn from seed S (default: the public cases of the notebook)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"wall-clock limit per cell and per exercise (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        metavar="SECONDS",
+        help=f"wall-clock budget per submission (default {DEFAULT_BUDGET:g}); exercises not graded "
+        "when it runs out are reported as timeout",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=DEFAULT_MEMORY_MB,
+        metavar="MIB",
+        help=f"address-space limit of each child (default {DEFAULT_MEMORY_MB})",
+    )
+    parser.add_argument(
+        "--isolation",
+        choices=["auto", "user-namespaces", "process-group"],
+        default="auto",
+        help="use a weaker sandbox than the best available (for comparison and debugging)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no table on stdout")
     args = parser.parse_args(argv)
     if args.timeout <= 0:
@@ -133,23 +186,39 @@ def main(argv: list[str] | None = None) -> int:
         for out in (args.json, args.csv):  # fail before hours of grading, not after
             if out is not None and not out.resolve().parent.is_dir():
                 raise FileNotFoundError(f"no such directory for {out}")
-        opts = default_options(args.timeout, seed=args.seed, memory_mb=args.memory, budget=args.budget,
-                                force_mode=None if args.isolation == "auto" else args.isolation)
+        opts = default_options(
+            args.timeout,
+            seed=args.seed,
+            memory_mb=args.memory,
+            budget=args.budget,
+            force_mode=None if args.isolation == "auto" else args.isolation,
+        )
         progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
         started = time.monotonic()
         subs = grade(args.submissions, jobs=args.jobs, progress=progress, opts=opts)
         if not args.quiet:
             print(format_table(subs))
-        meta = {"isolation": asdict(opts.isolation), "isolation_summary": opts.isolation.describe(),
-                "timeout": opts.timeout, "budget": opts.budget, "seed": opts.seed, "memory_mb": opts.memory_mb,
-                "max_processes": opts.max_processes, "max_file_mb": opts.max_file_mb, "jobs": args.jobs,
-                "seconds": round(time.monotonic() - started, 2), "statuses": STATUSES}
+        meta = {
+            "isolation": asdict(opts.isolation),
+            "isolation_summary": opts.isolation.describe(),
+            "timeout": opts.timeout,
+            "budget": opts.budget,
+            "seed": opts.seed,
+            "memory_mb": opts.memory_mb,
+            "max_processes": opts.max_processes,
+            "max_file_mb": opts.max_file_mb,
+            "jobs": args.jobs,
+            "seconds": round(time.monotonic() - started, 2),
+            "statuses": STATUSES,
+        }
         if args.json:
             write_json(subs, args.json, meta)
         if args.csv:
             write_csv(subs, args.csv)
-        print(f"graded {len(subs)} submission(s) in {meta['seconds']:g} s; sandbox: {meta['isolation_summary']}",
-              file=sys.stderr)
+        print(
+            f"graded {len(subs)} submission(s) in {meta['seconds']:g} s; sandbox: {meta['isolation_summary']}",
+            file=sys.stderr,
+        )
     except Exception as exc:  # the grader's own failure (a bad --json path, ...)
         print(f"grader error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -35,8 +35,17 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["ReleaseError", "release", "release_notebook", "release_all", "strip_outputs",
-           "notebook_bytes", "grade_cells", "BEGIN", "END"]
+__all__ = [
+    "ReleaseError",
+    "release",
+    "release_notebook",
+    "release_all",
+    "strip_outputs",
+    "notebook_bytes",
+    "grade_cells",
+    "BEGIN",
+    "END",
+]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -70,8 +79,10 @@ def replace_solutions(source: str, stub: tuple[str, ...], where: str = "cell") -
         marker = line.strip()
         if marker == BEGIN:
             if begin_line is not None:
-                raise ReleaseError(f"{where}, line {lineno}: `{BEGIN}` inside the solution region "
-                                   f"opened at line {begin_line}; close it with `{END}` first")
+                raise ReleaseError(
+                    f"{where}, line {lineno}: `{BEGIN}` inside the solution region "
+                    f"opened at line {begin_line}; close it with `{END}` first"
+                )
             begin_line = lineno
             indent = line[: len(line) - len(line.lstrip())]
             out.extend(indent + s for s in stub)
@@ -90,14 +101,18 @@ def _check_misspelled(source: str, where: str) -> None:
     for lineno, line in enumerate(source.splitlines(), start=1):
         s = line.strip()
         if re.match(r"^#+\s*(begin|end)\s+solution", s, re.IGNORECASE) and s not in (BEGIN, END):
-            raise ReleaseError(f"{where}, line {lineno}: misspelled solution marker {s!r}; "
-                               f"write exactly `{BEGIN}` / `{END}`")
+            raise ReleaseError(
+                f"{where}, line {lineno}: misspelled solution marker {s!r}; write exactly `{BEGIN}` / `{END}`"
+            )
 
 
 def grade_cells(nb) -> list[tuple[int, dict]]:
     """``(index, descent metadata)`` of every graded check cell of ``nb``, in order."""
-    return [(i, dict(c.metadata["descent"])) for i, c in enumerate(nb.cells)
-            if isinstance(c.get("metadata", {}).get("descent"), dict) and "grade_id" in c.metadata["descent"]]
+    return [
+        (i, dict(c.metadata["descent"]))
+        for i, c in enumerate(nb.cells)
+        if isinstance(c.get("metadata", {}).get("descent"), dict) and "grade_id" in c.metadata["descent"]
+    ]
 
 
 def validate(nb) -> str:
@@ -128,12 +143,17 @@ def validate(nb) -> str:
             raise ReleaseError(f"{where}: grade_id {gid!r} is used twice (also in cell {seen[gid]})")
         seen[gid] = i
         if meta.get("points") != ex.points:
-            raise ReleaseError(f"{where}: the metadata gives {gid!r} {meta.get('points')!r} points but "
-                               f"lib/exercises says {ex.points}; change one of them")
+            raise ReleaseError(
+                f"{where}: the metadata gives {gid!r} {meta.get('points')!r} points but "
+                f"lib/exercises says {ex.points}; change one of them"
+            )
         if BEGIN in cell.source or END in cell.source:
             raise ReleaseError(f"{where}: a check cell must not contain solution markers")
-        if not re.search(rf"""^\s*check\(\s*["']{re.escape(gid)}["']\s*,\s*{re.escape(ex.function)}\s*\)\s*$""",
-                         cell.source, re.MULTILINE):
+        if not re.search(
+            rf"""^\s*check\(\s*["']{re.escape(gid)}["']\s*,\s*{re.escape(ex.function)}\s*\)\s*$""",
+            cell.source,
+            re.MULTILINE,
+        ):
             raise ReleaseError(f'{where}: a check cell must call check("{gid}", {ex.function})')
     missing = [gid for gid in defined if gid not in seen]
     if missing:
@@ -231,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
                         path.write_bytes(data)
                         print(f"stripped {path}")
             if args.check and dirty:
-                print("notebooks with outputs or volatile metadata (run `python -m lib.grading.nbtools strip`): "
-                      + ", ".join(map(str, dirty)))
+                print(
+                    "notebooks with outputs or volatile metadata (run `python -m lib.grading.nbtools strip`): "
+                    + ", ".join(map(str, dirty))
+                )
                 return 1
     except (ReleaseError, OSError, nbformat.ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)

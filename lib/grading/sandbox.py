@@ -68,8 +68,11 @@ class Isolation:
         parts = [self.mode]
         parts.append("network isolated" if self.network else "NO network isolation")
         root = hasattr(os, "geteuid") and os.geteuid() == 0
-        parts.append("pids cgroup" if self.cgroup_root else
-                     ("process count NOT limited" if root and self.mode != "user-namespaces" else "RLIMIT_NPROC"))
+        parts.append(
+            "pids cgroup"
+            if self.cgroup_root
+            else ("process count NOT limited" if root and self.mode != "user-namespaces" else "RLIMIT_NPROC")
+        )
         return ", ".join(parts)
 
 
@@ -80,15 +83,30 @@ def _selftest(mode: str, unshare: str | None, cgroup_root: str | None) -> bool:
     """Start the real worker in ``mode`` with ``selftest``: it confines itself and reports."""
     import json
     import tempfile
+
     root = Path(__file__).resolve().parent.parent.parent  # the course checkout
     with tempfile.TemporaryDirectory(prefix="descent-probe-") as tmp:
-        config = {"root": str(root), "mode": mode, "staging": tmp, "hide": [], "cgroup": None, "selftest": True,
-                  "limits": {"memory": 3 * 2**30, "fsize": 2**24, "nproc": 64, "nofile": 256, "core": 0, "cpu": 30}}
+        config = {
+            "root": str(root),
+            "mode": mode,
+            "staging": tmp,
+            "hide": [],
+            "cgroup": None,
+            "selftest": True,
+            "limits": {"memory": 3 * 2**30, "fsize": 2**24, "nproc": 64, "nofile": 256, "core": 0, "cpu": 30},
+        }
         iso = Isolation(mode, False, False, False, cgroup_root, unshare)
         argv = command(iso, [sys.executable, "-I", str(root / "lib" / "grading" / "worker.py"), json.dumps(config)])
         try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-                                  cwd=tmp, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp,
+                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"},
+            )
             return proc.returncode == 0 and json.loads(proc.stdout.strip().splitlines()[-1]).get("ok") is True
         except (OSError, subprocess.SubprocessError, ValueError, IndexError):
             return False
@@ -103,8 +121,10 @@ def probe(force: str | None = None) -> Isolation:
     cg = _cgroup_root() if is_root else None
     if force is None and unshare and is_root and _selftest("root-namespaces", unshare, cg):
         if cg is None:
-            notes.append("no writable pids cgroup: the number of processes is limited only by the "
-                         "namespace's teardown and the wall-clock limit")
+            notes.append(
+                "no writable pids cgroup: the number of processes is limited only by the "
+                "namespace's teardown and the wall-clock limit"
+            )
         return Isolation("root-namespaces", True, True, True, cg, unshare, notes)
     if force in (None, "user-namespaces") and unshare and _selftest("user-namespaces", unshare, None):
         return Isolation("user-namespaces", True, True, True, None, unshare, notes)
@@ -117,8 +137,10 @@ def probe(force: str | None = None) -> Isolation:
     else:
         notes.append(f"{sys.platform}: no namespaces; RLIMIT_AS may be ignored (macOS)")
     if is_root and cg is None:
-        notes.append("running as root without a pids cgroup: RLIMIT_NPROC does not apply to root, so the "
-                     "number of processes is NOT limited (only swept afterwards)")
+        notes.append(
+            "running as root without a pids cgroup: RLIMIT_NPROC does not apply to root, so the "
+            "number of processes is NOT limited (only swept afterwards)"
+        )
     return Isolation("process-group", False, False, False, cg, None, notes)
 
 
@@ -132,6 +154,7 @@ def command(iso: Isolation, argv: list[str]) -> list[str]:
 
 
 # --- cgroups (parent side) ------------------------------------------------------------------
+
 
 def _cgroup_root() -> str | None:
     """A directory under which a ``pids`` cgroup can be made, or None."""
@@ -247,8 +270,13 @@ def _libc():
 
 
 def _mount(libc, source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    rc = libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
-                    ctypes.c_ulong(flags), data.encode() if data else None)
+    rc = libc.mount(
+        source.encode(),
+        target.encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    )
     if rc != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
@@ -266,9 +294,14 @@ def _mount_points() -> list[str]:
 def _remount_read_only(libc, point: str) -> None:
     st = os.statvfs(point)
     flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-    for st_flag, ms_flag in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-                             (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
-                             (getattr(os, "ST_RELATIME", 4096), MS_RELATIME)):
+    for st_flag, ms_flag in (
+        (os.ST_NOSUID, MS_NOSUID),
+        (os.ST_NODEV, MS_NODEV),
+        (os.ST_NOEXEC, MS_NOEXEC),
+        (os.ST_NOATIME, MS_NOATIME),
+        (os.ST_NODIRATIME, MS_NODIRATIME),
+        (getattr(os, "ST_RELATIME", 4096), MS_RELATIME),
+    ):
         if st.f_flag & st_flag:
             flags |= ms_flag
     _mount(libc, "none", point, None, flags)
@@ -298,8 +331,15 @@ def _drop_capabilities(libc) -> None:
 
 def _set_limits(limits: dict) -> None:
     import resource
-    table = {"cpu": resource.RLIMIT_CPU, "memory": resource.RLIMIT_AS, "fsize": resource.RLIMIT_FSIZE,
-             "nproc": resource.RLIMIT_NPROC, "nofile": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}
+
+    table = {
+        "cpu": resource.RLIMIT_CPU,
+        "memory": resource.RLIMIT_AS,
+        "fsize": resource.RLIMIT_FSIZE,
+        "nproc": resource.RLIMIT_NPROC,
+        "nofile": resource.RLIMIT_NOFILE,
+        "core": resource.RLIMIT_CORE,
+    }
     for name, value in limits.items():
         if name not in table or value is None:
             continue
@@ -343,13 +383,18 @@ def needs_tmp() -> bool:
     ``mktemp -d``): a private tmpfs over ``/tmp`` would then hide them from the child, so the
     child gets its private tmpfs on its own staging directory instead (and ``/tmp`` stays
     visible, read-only)."""
-    paths = [Path(__file__).resolve().parent.parent.parent, Path(sys.prefix), Path(sys.base_prefix),
-             Path(os.path.realpath(sys.executable))]
+    paths = [
+        Path(__file__).resolve().parent.parent.parent,
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(os.path.realpath(sys.executable)),
+    ]
     return any(p == Path("/tmp") or Path("/tmp") in p.resolve().parents for p in paths)
 
 
-def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, limits: dict,
-            staging_root: str | None = None) -> str:
+def confine(
+    mode: str, workdir_src: str, hide: list[str], cgroup: str | None, limits: dict, staging_root: str | None = None
+) -> str:
     """Lock this process down (called by the worker before it reads the submission); return
     the working directory to use. Raises ``OSError`` if a required step fails.
 
@@ -376,8 +421,7 @@ def confine(mode: str, workdir_src: str, hide: list[str], cgroup: str | None, li
         if os.access("/", os.W_OK) and os.statvfs("/").f_flag & os.ST_RDONLY == 0:
             raise OSError("the root file system could not be made read-only")
         peers = staging_root if staging_root and os.path.isdir(staging_root) else None
-        covered_by_tmp = peers is not None and not needs_tmp() and (
-            peers == "/tmp" or peers.startswith("/tmp/"))
+        covered_by_tmp = peers is not None and not needs_tmp() and (peers == "/tmp" or peers.startswith("/tmp/"))
         for target in [*hide, "/sys/fs/cgroup", *([peers] if peers and not needs_tmp() and not covered_by_tmp else [])]:
             if os.path.isdir(target):
                 _mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")

@@ -16,6 +16,7 @@ __all__ = ["grade", "default_options"]
 def default_options(timeout: float = DEFAULT_TIMEOUT, **kwargs) -> Options:
     """Options with the best sandbox this platform offers (probed now; ``force_mode`` picks a weaker one)."""
     from lib.grading import sandbox as _sandbox
+
     return Options(timeout=timeout, isolation=_sandbox.probe(kwargs.pop("force_mode", None)), **kwargs)
 
 
@@ -35,8 +36,14 @@ def _hide_dirs(paths: list[Path]) -> list[str]:
     return sorted(out)
 
 
-def grade(paths, timeout: float = DEFAULT_TIMEOUT, jobs: int = 1, seed: int | None = None,
-          progress=None, opts: Options | None = None) -> list[Submission]:
+def grade(
+    paths,
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int = 1,
+    seed: int | None = None,
+    progress=None,
+    opts: Options | None = None,
+) -> list[Submission]:
     """Grade submissions, ``jobs`` at a time; results in the order of ``paths``."""
     paths = [Path(p) for p in paths]
     opts = opts or default_options(timeout, seed=seed)
@@ -50,9 +57,13 @@ def grade(paths, timeout: float = DEFAULT_TIMEOUT, jobs: int = 1, seed: int | No
         try:
             results[i] = grade_submission(paths[i], opts)
         except Exception as exc:  # a bug of the grader on this submission: say so, go on
-            results[i] = Submission(student=paths[i].stem, path=str(paths[i]), gradable=False,
-                                    reason=f"not gradable: grader error {type(exc).__name__}: {exc}",
-                                    grader_error=f"{type(exc).__name__}: {exc}")
+            results[i] = Submission(
+                student=paths[i].stem,
+                path=str(paths[i]),
+                gradable=False,
+                reason=f"not gradable: grader error {type(exc).__name__}: {exc}",
+                grader_error=f"{type(exc).__name__}: {exc}",
+            )
         with lock:
             done += 1
             if progress:

@@ -26,6 +26,7 @@ _REFERENCE_LOCK = threading.Lock()
 def _reference(ex, seed):
     """(cases, reference results) of an exercise, computed once per run in the parent."""
     from lib.checks import reference_result
+
     key = (ex.id, seed)
     with _REFERENCE_LOCK:
         if key not in _REFERENCE_CACHE:
@@ -38,8 +39,14 @@ def _encode_case(ex, seed, index, case) -> tuple[dict, dict]:
     from lib.grading import wire as _wire
 
     def lazy(x, path):
-        return {"t": "lazy", "exercise": ex.id, "seed": seed, "case": index, "path": list(path),
-                "description": x.description}
+        return {
+            "t": "lazy",
+            "exercise": ex.id,
+            "seed": seed,
+            "case": index,
+            "path": list(path),
+            "description": x.description,
+        }
 
     args = _wire.encode(tuple(case.args), lambda x, p: lazy(x, ("args",) + p))
     kwargs = _wire.encode(dict(case.kwargs), lambda x, p: lazy(x, ("kwargs",) + p))
@@ -49,8 +56,16 @@ def _encode_case(ex, seed, index, case) -> tuple[dict, dict]:
 class _Session:
     """Runs one notebook: a child at a time, fresh after a timeout or crash."""
 
-    def __init__(self, nb, nb_bytes: bytes, filename: str, opts: Options, output: Output, sub: Submission,
-                 budget_deadline: float | None = None):
+    def __init__(
+        self,
+        nb,
+        nb_bytes: bytes,
+        filename: str,
+        opts: Options,
+        output: Output,
+        sub: Submission,
+        budget_deadline: float | None = None,
+    ):
         self.opts, self.output, self.sub = opts, output, sub
         #: the submission's wall-clock budget (``--budget``) ends at this ``time.monotonic()``
         self.budget_deadline = budget_deadline if budget_deadline is not None else time.monotonic() + opts.budget
@@ -99,8 +114,9 @@ class _Session:
                     self.drop_child()
                     break
                 if reply.get("op") == "executed" and reply.get("error"):
-                    self.cell_errors.setdefault(index, {"cell": index, "status": "error",
-                                                        "error": str(reply["error"])[:300]})
+                    self.cell_errors.setdefault(
+                        index, {"cell": index, "status": "error", "error": str(reply["error"])[:300]}
+                    )
         return self.child
 
     def drop_child(self) -> None:
@@ -109,8 +125,9 @@ class _Session:
             self.child = None
 
     def grade(self, ex) -> ExerciseGrade:
-        from lib.grading import wire as _wire
         from lib.checks import NOT_CALLABLE, Outcome, Result, assess
+        from lib.grading import wire as _wire
+
         cases, expected = _reference(ex, self.opts.seed)
         try:
             child = self.child_ready()
@@ -121,8 +138,17 @@ class _Session:
 
         def call(i, case):
             args, kwargs = _encode_case(ex, self.opts.seed, i, case)
-            reply = child.request({"op": "call", "function": ex.function, "exercise": ex.id,
-                                   "seed": self.opts.seed, "args": args, "kwargs": kwargs}, deadline)
+            reply = child.request(
+                {
+                    "op": "call",
+                    "function": ex.function,
+                    "exercise": ex.id,
+                    "seed": self.opts.seed,
+                    "args": args,
+                    "kwargs": kwargs,
+                },
+                deadline,
+            )
             op = reply.get("op")
             if op == "returned":
                 try:
@@ -136,8 +162,11 @@ class _Session:
                     raise ChildLost("crashed", "the child sent a malformed result")
                 return Outcome(value, after_args, after_kwargs)
             if op == "raised":
-                return Outcome(exc_type=str(reply.get("type", "Exception"))[:80],
-                               exc_message=str(reply.get("message", ""))[:1000], where=str(reply.get("where", ""))[:300])
+                return Outcome(
+                    exc_type=str(reply.get("type", "Exception"))[:80],
+                    exc_message=str(reply.get("message", ""))[:1000],
+                    where=str(reply.get("where", ""))[:300],
+                )
             if op in ("missing", "not_callable"):
                 missing.append(str(reply.get("what", "")) if op == "not_callable" else "")
                 raise _Missing()
@@ -154,49 +183,97 @@ class _Session:
                 return self._budget_spent(ex, len(cases))
             if lost.status == "timeout":
                 self.sub.timed_out = True
-                msg = (f"timeout: {ex.function} was still running after {self.opts.timeout:g} s "
-                       f"(an infinite loop, or far too slow?)") if not lost.detail else f"timeout: {lost.detail}"
+                msg = (
+                    (
+                        f"timeout: {ex.function} was still running after {self.opts.timeout:g} s "
+                        f"(an infinite loop, or far too slow?)"
+                    )
+                    if not lost.detail
+                    else f"timeout: {lost.detail}"
+                )
             elif lost.status == "memory limit":
-                msg = (f"memory limit: {ex.function} used more than {self.opts.memory_mb} MiB; "
-                       "look for an array or list that grows without bound")
+                msg = (
+                    f"memory limit: {ex.function} used more than {self.opts.memory_mb} MiB; "
+                    "look for an array or list that grows without bound"
+                )
             else:
-                msg = (f"crashed: the process running {ex.function} died ({lost.detail}); "
-                       "do not call os._exit, kill processes or exhaust the file-size limit")
+                msg = (
+                    f"crashed: the process running {ex.function} died ({lost.detail}); "
+                    "do not call os._exit, kill processes or exhaust the file-size limit"
+                )
             return ExerciseGrade(ex.id, 0, ex.points, lost.status, 0, len(cases), msg)
         status = {"not_implemented": "not attempted", "not_callable": "not found"}.get(result.status, result.status)
         if status == "error" and result.reason == "MemoryError":
             status = "memory limit"
-            result = result._replace(message=f"memory limit: {ex.function} ran out of memory "
-                                             f"({self.opts.memory_mb} MiB); " + result.message.split("\n", 1)[0])
+            result = result._replace(
+                message=f"memory limit: {ex.function} ran out of memory "
+                f"({self.opts.memory_mb} MiB); " + result.message.split("\n", 1)[0]
+            )
         points = ex.points if status == "pass" else 0
         if getattr(ex, "partial_credit", False) and status in ("fail", "error") and result.total_cases:
             points = _round(ex.points * result.passed_cases / result.total_cases)
         assert status in STATUSES or status == NOT_CALLABLE
-        return ExerciseGrade(ex.id, points, ex.points, status, result.passed_cases, result.total_cases,
-                             result.message, result.reason)
+        return ExerciseGrade(
+            ex.id, points, ex.points, status, result.passed_cases, result.total_cases, result.message, result.reason
+        )
 
     def _budget_spent(self, ex, total: int) -> ExerciseGrade:
-        return ExerciseGrade(ex.id, 0, ex.points, "timeout", 0, total, (
-            f"timeout: this submission's time budget ({self.opts.budget:g} s, --budget) ran out before "
-            f"{ex.function} was graded; look for slow top-level cells or functions"))
+        return ExerciseGrade(
+            ex.id,
+            0,
+            ex.points,
+            "timeout",
+            0,
+            total,
+            (
+                f"timeout: this submission's time budget ({self.opts.budget:g} s, --budget) ran out before "
+                f"{ex.function} was graded; look for slow top-level cells or functions"
+            ),
+        )
 
     def _missing(self, ex, not_callable_what: str) -> ExerciseGrade:
         if not_callable_what:
-            return ExerciseGrade(ex.id, 0, ex.points, "not found", message=(
-                f"{ex.function} is a {not_callable_what}, not a function: define it with `def {ex.function}(...):`"))
+            return ExerciseGrade(
+                ex.id,
+                0,
+                ex.points,
+                "not found",
+                message=(
+                    f"{ex.function} is a {not_callable_what}, not a function: define it with `def {ex.function}(...):`"
+                ),
+            )
         culprits = [i for i, src in self.cells if re.search(rf"^\s*def\s+{re.escape(ex.function)}\s*\(", src, re.M)]
         for i in culprits:
             if i in self.fatal:
                 status, detail = self.fatal[i]
-                return ExerciseGrade(ex.id, 0, ex.points, status, message=(
-                    f"{status}: the cell defining {ex.function} (cell {i}) did not finish: {detail}"))
+                return ExerciseGrade(
+                    ex.id,
+                    0,
+                    ex.points,
+                    status,
+                    message=(f"{status}: the cell defining {ex.function} (cell {i}) did not finish: {detail}"),
+                )
             if i in self.cell_errors:
-                return ExerciseGrade(ex.id, 0, ex.points, "error", message=(
-                    f"{ex.function} is not defined: its cell (cell {i}) raised {self.cell_errors[i]['error']}"),
-                    reason=self.cell_errors[i]["error"].split(":")[0])
-        return ExerciseGrade(ex.id, 0, ex.points, "not found", message=(
-            f"{ex.function} is not defined: keep the function's name and its `def` cell (the notebook has no "
-            f"`def {ex.function}(`)"))
+                return ExerciseGrade(
+                    ex.id,
+                    0,
+                    ex.points,
+                    "error",
+                    message=(
+                        f"{ex.function} is not defined: its cell (cell {i}) raised {self.cell_errors[i]['error']}"
+                    ),
+                    reason=self.cell_errors[i]["error"].split(":")[0],
+                )
+        return ExerciseGrade(
+            ex.id,
+            0,
+            ex.points,
+            "not found",
+            message=(
+                f"{ex.function} is not defined: keep the function's name and its `def` cell (the notebook has no "
+                f"`def {ex.function}(`)"
+            ),
+        )
 
 
 class _Missing(Exception):
@@ -207,11 +284,18 @@ class _BudgetSpent(Exception):
     """The submission's wall-clock budget is used up: its remaining exercises are "timeout"."""
 
 
-def grade_notebook(path: Path | str, timeout: float = DEFAULT_TIMEOUT, opts: Options | None = None,
-                   student: str | None = None, budget_deadline: float | None = None) -> Submission:
+def grade_notebook(
+    path: Path | str,
+    timeout: float = DEFAULT_TIMEOUT,
+    opts: Options | None = None,
+    student: str | None = None,
+    budget_deadline: float | None = None,
+) -> Submission:
     """Grade one notebook; never raises for a bad submission. ``budget_deadline`` (a
     ``time.monotonic()`` value) ends the submission's budget; by default ``opts.budget`` from now."""
     from lib import exercises
+    from lib.grading.scheduler import default_options  # scheduler imports this module
+
     opts = opts or default_options(timeout)
     path = Path(path)
     sub = Submission(student=student or path.stem, path=str(path))
@@ -246,9 +330,13 @@ def grade_submission(path: Path | str, opts: Options) -> Submission:
     path = Path(path)
     budget_deadline = time.monotonic() + opts.budget  # one budget for the whole submission
     if path.is_symlink():
-        return Submission(student=path.stem if not path.is_dir() else path.name, path=str(path), gradable=False,
-                          reason=f"not gradable: {path.name} is a symbolic link (to {os.readlink(path)}); "
-                                 "grade the submission itself, not a link to it")
+        return Submission(
+            student=path.stem if not path.is_dir() else path.name,
+            path=str(path),
+            gradable=False,
+            reason=f"not gradable: {path.name} is a symbolic link (to {os.readlink(path)}); "
+            "grade the submission itself, not a link to it",
+        )
     if not path.is_dir():
         if not path.exists():
             return Submission(student=path.stem, path=str(path), gradable=False, reason="not gradable: no such file")
@@ -256,8 +344,11 @@ def grade_submission(path: Path | str, opts: Options) -> Submission:
     notebooks, refused = list_notebooks(path)
     sub = Submission(student=path.name, path=str(path))
     if not notebooks:
-        sub.gradable, sub.reason = False, "not gradable: the folder holds no .ipynb file" + (
-            " (refused: " + "; ".join(refused) + ")" if refused else "")
+        sub.gradable, sub.reason = (
+            False,
+            "not gradable: the folder holds no .ipynb file"
+            + (" (refused: " + "; ".join(refused) + ")" if refused else ""),
+        )
         return sub
     parts = [grade_notebook(nb, opts=opts, student=path.name, budget_deadline=budget_deadline) for nb in notebooks]
     graded = [p for p in parts if p.gradable]
@@ -277,9 +368,12 @@ def grade_submission(path: Path | str, opts: Options) -> Submission:
     sub.timed_out = any(p.timed_out for p in parts)
     sub.children = sum(p.children for p in parts)
     sub.leftover_processes_killed = sum(p.leftover_processes_killed for p in parts)
-    sub.output = {"stdout": "".join(p.output["stdout"] for p in parts)[:OUTPUT_CAP],
-                  "stderr": "".join(p.output["stderr"] for p in parts)[:OUTPUT_CAP],
-                  "bytes": sum(p.output["bytes"] for p in parts), "truncated": any(p.output["truncated"] for p in parts)}
+    sub.output = {
+        "stdout": "".join(p.output["stdout"] for p in parts)[:OUTPUT_CAP],
+        "stderr": "".join(p.output["stderr"] for p in parts)[:OUTPUT_CAP],
+        "bytes": sum(p.output["bytes"] for p in parts),
+        "truncated": any(p.output["truncated"] for p in parts),
+    }
     sub.seconds = round(sum(p.seconds for p in parts), 2)
     skipped = [f"{Path(p.path).name}: {p.reason}" for p in parts if not p.gradable] + refused
     if skipped:

@@ -13,6 +13,7 @@ from lib.grading.records import MAX_NOTEBOOK_BYTES
 
 __all__ = ["NotGradable", "read_notebook", "read_notebook_bytes", "list_notebooks", "find_chapter", "check_ids"]
 
+
 class NotGradable(Exception):
     """The whole submission cannot be graded (unreadable, not a notebook, no chapter); the message says why."""
 
@@ -42,9 +43,11 @@ def read_notebook_bytes(path: Path):
     The file is opened with ``O_NOFOLLOW``: a symbolic link (say ``homework.ipynb ->
     ../alice.ipynb``) is refused, even one swapped in after the folder was listed."""
     import nbformat
+
     if path.is_symlink():
-        raise NotGradable(f"{path.name} is a symbolic link (to {os.readlink(path)}); submit the notebook "
-                          "file itself, not a link")
+        raise NotGradable(
+            f"{path.name} is a symbolic link (to {os.readlink(path)}); submit the notebook file itself, not a link"
+        )
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
@@ -56,7 +59,9 @@ def read_notebook_bytes(path: Path):
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise NotGradable(f"{path.name} is not a regular file")
         if size > MAX_NOTEBOOK_BYTES:
-            raise NotGradable(f"the file is {size / 2**20:.0f} MiB; notebooks over {MAX_NOTEBOOK_BYTES // 2**20} MiB are refused")
+            raise NotGradable(
+                f"the file is {size / 2**20:.0f} MiB; notebooks over {MAX_NOTEBOOK_BYTES // 2**20} MiB are refused"
+            )
         data = f.read(MAX_NOTEBOOK_BYTES + 1)
     try:
         raw = data.decode("utf-8")
@@ -70,6 +75,7 @@ def read_notebook_bytes(path: Path):
         raise NotGradable("not a notebook: no nbformat version in the file")
     try:
         import warnings
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             nb = nbformat.reads(raw, as_version=4)
@@ -115,6 +121,7 @@ def find_chapter(nb) -> str:
     """The chapter of a submission: its metadata if that names a chapter whose functions the
     notebook defines, else the chapter whose functions (or check ids) it mentions most."""
     from lib import exercises
+
     sources = [c.source if isinstance(c.source, str) else "".join(c.source) for c in nb.cells if c.cell_type == "code"]
     defined = {name for s in sources for name in _DEF.findall(s)}
     checked = {i for s in sources for i in (check_ids(s) or [])}
@@ -129,5 +136,7 @@ def find_chapter(nb) -> str:
         return claimed
     if best is not None and score[best] > 0:
         return best
-    raise NotGradable("no chapter: the notebook metadata names no known chapter (descent.chapter) "
-                      "and it defines none of the exercises' functions")
+    raise NotGradable(
+        "no chapter: the notebook metadata names no known chapter (descent.chapter) "
+        "and it defines none of the exercises' functions"
+    )

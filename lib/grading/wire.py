@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,9 @@ def _array_from_b64(text: str) -> np.ndarray:
     f = io.BytesIO(raw)
     try:
         version = np.lib.format.read_magic(f)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(
+            version
+        )
         if read_header is None:
             raise WireError(f"unsupported array format version {version}")
         shape, fortran_order, dtype = read_header(f)
@@ -66,8 +68,10 @@ def _array_from_b64(text: str) -> np.ndarray:
         count *= n
     offset = f.tell()
     if count * dtype.itemsize != len(raw) - offset or count * dtype.itemsize > MAX_ARRAY_BYTES:
-        raise WireError(f"the array header claims shape {shape[:8]} of {dtype}, which does not match its "
-                        f"{len(raw) - offset} bytes of data")
+        raise WireError(
+            f"the array header claims shape {shape[:8]} of {dtype}, which does not match its "
+            f"{len(raw) - offset} bytes of data"
+        )
     a = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
     return a.reshape(shape, order="F" if fortran_order else "C").copy()
 
@@ -83,6 +87,7 @@ def _other(x: Any) -> dict:
 def encode(x: Any, lazy: Callable[[Any, tuple], dict] | None = None, _path: tuple = (), _depth: int = 0) -> dict:
     """Encode trusted case data (the parent's inputs). ``lazy(x, path)`` encodes a ``Lazy``."""
     from lib.exercises import Lazy
+
     if isinstance(x, Lazy):
         if lazy is None:
             raise WireError("a Lazy input needs a lazy encoder")
@@ -141,8 +146,12 @@ def _plain(x: Any, path: tuple, depth: int, lazy) -> dict:
         for k, v in dict.items(x):
             if type(k) not in (str, int):
                 return {"t": "other", "type": f"dict with a {type(k).__name__} key"}
-            pairs.append([_plain(k, path, depth + 1, None),
-                          encode(v, lazy, path + (k,), depth + 1) if lazy else _plain(v, path + (k,), depth + 1, None)])
+            pairs.append(
+                [
+                    _plain(k, path, depth + 1, None),
+                    encode(v, lazy, path + (k,), depth + 1) if lazy else _plain(v, path + (k,), depth + 1, None),
+                ]
+            )
         return {"t": "dict", "v": pairs}
     return _other(x)
 
@@ -151,6 +160,7 @@ def decode(obj: Any, lazy: Callable[[dict], Any] | None = None, _depth: int = 0)
     """Decode a value; ``{"t": "other"}`` becomes :class:`lib.checks.Opaque` and a lazy reference
     is passed to ``lazy`` (the child's resolver). Raise :class:`WireError` on malformed data."""
     from lib.checks import Opaque
+
     if _depth > MAX_DEPTH + 2 or not isinstance(obj, dict):
         raise WireError("malformed value")
     t = obj.get("t")

@@ -90,6 +90,7 @@ class Worker:
             if _needs_ipython(source):
                 if self._transform is None:
                     from IPython.core.inputtransformer2 import TransformerManager
+
                     self._transform = TransformerManager().transform_cell
                 source = self._transform(source)
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -102,6 +103,7 @@ class Worker:
     # -- calls ----------------------------------------------------------------------------
     def _lazy(self, ref: dict):
         from lib import exercises
+
         key = (ref["exercise"], ref.get("seed"))
         if key not in self._cases:
             self._cases[key] = exercises.get(ref["exercise"]).make_cases(ref.get("seed"))
@@ -113,8 +115,9 @@ class Worker:
         return obj.build()
 
     def call(self, msg: dict) -> None:
-        from lib.grading import wire as _wire
         from lib.checks import _where
+        from lib.grading import wire as _wire
+
         name = msg["function"]
         if name not in self.namespace:
             self.send(op="missing")
@@ -138,8 +141,12 @@ class Worker:
                 where = ""
             self.send(op="raised", type=type(exc).__name__[:80], message=text, where=where[:300])
             return
-        self.send(op="returned", value=_wire.to_plain(value), args=_wire.to_plain(tuple(args)),
-                  kwargs=_wire.to_plain(dict(kwargs)))
+        self.send(
+            op="returned",
+            value=_wire.to_plain(value),
+            args=_wire.to_plain(tuple(args)),
+            kwargs=_wire.to_plain(dict(kwargs)),
+        )
 
     def serve(self) -> None:
         for line in self.requests:
@@ -162,17 +169,26 @@ def main() -> int:
     config = json.loads(sys.argv[1])
     sys.path.insert(0, config["root"])
     from lib.grading import sandbox as _sandbox
-    workdir = _sandbox.confine(config["mode"], config["staging"], config["hide"], config.get("cgroup"),
-                               config["limits"], config.get("staging_root"))
+
+    workdir = _sandbox.confine(
+        config["mode"],
+        config["staging"],
+        config["hide"],
+        config.get("cgroup"),
+        config["limits"],
+        config.get("staging_root"),
+    )
     if config.get("selftest"):  # the parent's probe: can this platform confine a child this way?
         import numpy  # noqa: F401  (imports still work under the limits)
+
         writable = [d for d in ("/", "/usr", config["root"]) if config["mode"] != "process-group" and _writable(d)]
         print(json.dumps({"ok": not writable, "cwd": workdir, "writable": writable}))
         return 0
     # everything the protocol needs, imported before the student's code can interfere
     import numpy  # noqa: F401
-    from lib import checks, exercises
+
     from lib.grading import wire as _wire  # noqa: F401
+
     requests = os.fdopen(config["request_fd"], "r", encoding="utf-8", newline="\n")
     responses = os.fdopen(config["response_fd"], "w", encoding="utf-8", newline="\n")
     worker = Worker(requests, responses)

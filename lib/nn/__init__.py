@@ -41,16 +41,32 @@ Modules: :mod:`lib.nn.layers` (forward / backward functions of each layer),
 from ``lib.nn``.
 """
 
-from lib.nn.layers import linear_backward, linear_forward, relu_backward, relu_forward, softmax_cross_entropy
-from lib.nn.models import INITS, Model, accuracy, l2_regularized, mlp, softmax_regression
 # chapter 08: regularization layers
 from lib.nn.batchnorm import BatchNorm1d, BatchNormCache, batchnorm_backward, batchnorm_forward
 from lib.nn.dropout import Dropout, DropoutCache, dropout_backward, dropout_forward, dropout_mask
+from lib.nn.layers import linear_backward, linear_forward, relu_backward, relu_forward, softmax_cross_entropy
+from lib.nn.models import INITS, Model, accuracy, l2_regularized, mlp, softmax_regression
 
 __all__ = [
-    "Model", "softmax_regression", "mlp", "accuracy", "l2_regularized", "INITS",
-    "linear_forward", "linear_backward", "relu_forward", "relu_backward", "softmax_cross_entropy",
+    "Model",
+    "softmax_regression",
+    "mlp",
+    "accuracy",
+    "l2_regularized",
+    "INITS",
+    "linear_forward",
+    "linear_backward",
+    "relu_forward",
+    "relu_backward",
+    "softmax_cross_entropy",
     # chapter 08
-    "BatchNorm1d", "BatchNormCache", "batchnorm_forward", "batchnorm_backward",
-    "Dropout", "DropoutCache", "dropout_forward", "dropout_backward", "dropout_mask",
+    "BatchNorm1d",
+    "BatchNormCache",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "Dropout",
+    "DropoutCache",
+    "dropout_forward",
+    "dropout_backward",
+    "dropout_mask",
 ]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,8 +63,9 @@ def _input(x) -> np.ndarray:
 def _per_feature(name: str, a, C: int) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.shape != (C,):
-        raise ValueError(f"{name} should contain {C} elements not {a.size} "
-                         f"(one per feature; x has {C} features in dimension 1)")
+        raise ValueError(
+            f"{name} should contain {C} elements not {a.size} (one per feature; x has {C} features in dimension 1)"
+        )
     return a
 
 
@@ -84,8 +85,9 @@ def _eps(eps) -> float:
     return float(eps)
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, training: bool,
-                      momentum: float = 0.1, eps: float = 1e-5):
+def batchnorm_forward(
+    x, gamma, beta, running_mean, running_var, training: bool, momentum: float = 0.1, eps: float = 1e-5
+):
     r"""Batch normalization of ``x`` ``(n, C)`` or ``(n, C, L)``, per feature (dimension 1).
 
     Training mode (``training=True``) normalises with the batch mean and **biased** variance
@@ -115,10 +117,12 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training: bool,
     count = x.size // C
     if training:
         if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}: "
-                             "use a batch of at least 2 examples, or eval mode")
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {x.shape}: "
+                "use a batch of at least 2 examples, or eval mode"
+            )
         mean = x.mean(axis=axes)
-        var = ((x - _shape(mean, x.ndim)) ** 2).mean(axis=axes)            # biased: divides by n
+        var = ((x - _shape(mean, x.ndim)) ** 2).mean(axis=axes)  # biased: divides by n
         new_mean = (1 - m) * running_mean + m * mean
         new_var = (1 - m) * running_var + m * var * (count / (count - 1))  # unbiased in the estimate
     else:
@@ -154,8 +158,10 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     xhat, inv_std, gamma, axes, training = cache
     g = np.asarray(dout, dtype=np.float64)
     if g.shape != xhat.shape:
-        raise ValueError(f"dout has shape {g.shape} but the layer's output has shape {xhat.shape}: "
-                         "pass the gradient with respect to the output")
+        raise ValueError(
+            f"dout has shape {g.shape} but the layer's output has shape {xhat.shape}: "
+            "pass the gradient with respect to the output"
+        )
     nd = xhat.ndim
     dbeta = g.sum(axis=axes)
     dgamma = (g * xhat).sum(axis=axes)
@@ -188,8 +194,7 @@ class BatchNorm1d:
     [0.0]
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True):
         if isinstance(num_features, bool) or not isinstance(num_features, Integral) or num_features < 1:
             raise ValueError(f"num_features must be a positive integer (the C of inputs (N, C)), got {num_features!r}")
         self.num_features = int(num_features)
@@ -205,12 +210,12 @@ class BatchNorm1d:
         self.grads: dict[str, np.ndarray] = {}
         self._cache: BatchNormCache | None = None
 
-    def train(self, mode: bool = True) -> "BatchNorm1d":
+    def train(self, mode: bool = True) -> BatchNorm1d:
         """Switch to training mode (``mode=False``: evaluation mode); returns ``self`` (torch: ``module.train()``)."""
         self.training = bool(mode)
         return self
 
-    def eval(self) -> "BatchNorm1d":
+    def eval(self) -> BatchNorm1d:
         """Switch to evaluation mode (running statistics); returns ``self`` (torch: ``module.eval()``)."""
         return self.train(False)
 
@@ -223,8 +228,10 @@ class BatchNorm1d:
         statistics (see :func:`batchnorm_forward`). torch: ``bn(x)``."""
         x = _input(x)
         if x.shape[1] != self.num_features:
-            raise ValueError(f"x has {x.shape[1]} features (shape {x.shape}) but this BatchNorm1d was "
-                             f"built for num_features={self.num_features}")
+            raise ValueError(
+                f"x has {x.shape[1]} features (shape {x.shape}) but this BatchNorm1d was "
+                f"built for num_features={self.num_features}"
+            )
         gamma = self.weight if self.affine else np.ones(self.num_features)
         beta = self.bias if self.affine else np.zeros(self.num_features)
         m = 0.0
@@ -232,8 +239,9 @@ class BatchNorm1d:
             self.num_batches_tracked += 1
             m = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
         try:
-            out, cache, rm, rv = batchnorm_forward(x, gamma, beta, self.running_mean, self.running_var,
-                                                   self.training, m, self.eps)
+            out, cache, rm, rv = batchnorm_forward(
+                x, gamma, beta, self.running_mean, self.running_var, self.training, m, self.eps
+            )
         except ValueError:
             if self.training:
                 self.num_batches_tracked -= 1
@@ -254,5 +262,7 @@ class BatchNorm1d:
         return dx
 
     def __repr__(self) -> str:
-        return (f"BatchNorm1d({self.num_features}, eps={self.eps:g}, momentum={self.momentum}, "
-                f"affine={self.affine}, training={self.training})")
+        return (
+            f"BatchNorm1d({self.num_features}, eps={self.eps:g}, momentum={self.momentum}, "
+            f"affine={self.affine}, training={self.training})"
+        )

@@ -34,8 +34,10 @@ class DropoutCache(NamedTuple):
 
 def _p(p) -> float:
     if isinstance(p, bool) or not isinstance(p, Real) or not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r} "
-                         "(p is the probability of dropping a unit, as in torch.nn.Dropout)")
+        raise ValueError(
+            f"dropout probability has to be between 0 and 1, but got {p!r} "
+            "(p is the probability of dropping a unit, as in torch.nn.Dropout)"
+        )
     return float(p)
 
 
@@ -129,12 +131,12 @@ class Dropout:
         self.training = True
         self._cache: DropoutCache | None = None
 
-    def train(self, mode: bool = True) -> "Dropout":
+    def train(self, mode: bool = True) -> Dropout:
         """Switch to training mode (``mode=False``: evaluation mode); returns ``self``."""
         self.training = bool(mode)
         return self
 
-    def eval(self) -> "Dropout":
+    def eval(self) -> Dropout:
         """Switch to evaluation mode (the identity); returns ``self``."""
         return self.train(False)
 

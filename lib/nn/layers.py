@@ -29,12 +29,15 @@ def _check_labels(y: Any, n: int, n_classes: int, name: str = "y") -> np.ndarray
     if y.ndim != 1 or y.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},), one class label per row, got shape {y.shape}")
     if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class labels 0..{n_classes - 1}, got dtype {y.dtype}; "
-                        f"convert with {name}.astype(int) if the values are whole numbers")
+        raise TypeError(
+            f"{name} must hold integer class labels 0..{n_classes - 1}, got dtype {y.dtype}; "
+            f"convert with {name}.astype(int) if the values are whole numbers"
+        )
     if n and (y.min() < 0 or y.max() >= n_classes):
         bad = y[(y < 0) | (y >= n_classes)][0]
-        raise ValueError(f"{name} contains the label {bad}, outside 0..{n_classes - 1} "
-                         f"(the logits have {n_classes} columns)")
+        raise ValueError(
+            f"{name} contains the label {bad}, outside 0..{n_classes - 1} (the logits have {n_classes} columns)"
+        )
     return y
 
 
@@ -61,11 +64,14 @@ def linear_forward(X, W, b) -> tuple[np.ndarray, tuple]:
     """
     X, W, b = _array("X", X, 2), _array("W", W, 2), _array("b", b, 1)
     if X.shape[1] != W.shape[0]:
-        raise ValueError(f"X has shape {X.shape} but W has shape {W.shape}: "
-                         f"X's {X.shape[1]} columns must match W's {W.shape[0]} rows")
+        raise ValueError(
+            f"X has shape {X.shape} but W has shape {W.shape}: "
+            f"X's {X.shape[1]} columns must match W's {W.shape[0]} rows"
+        )
     if b.shape[0] != W.shape[1]:
-        raise ValueError(f"b has shape {b.shape} but W has shape {W.shape}: b needs one entry per "
-                         f"column of W ({W.shape[1]})")
+        raise ValueError(
+            f"b has shape {b.shape} but W has shape {W.shape}: b needs one entry per column of W ({W.shape[1]})"
+        )
     return X @ W + b, (X, W)
 
 
@@ -87,8 +93,10 @@ def linear_backward(dout, cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X, W = cache
     dout = _array("dout", dout, 2)
     if dout.shape != (X.shape[0], W.shape[1]):
-        raise ValueError(f"dout has shape {dout.shape} but the layer's output has shape "
-                         f"{(X.shape[0], W.shape[1])}: pass the gradient with respect to Z")
+        raise ValueError(
+            f"dout has shape {dout.shape} but the layer's output has shape "
+            f"{(X.shape[0], W.shape[1])}: pass the gradient with respect to Z"
+        )
     return dout @ W.T, X.T @ dout, dout.sum(axis=0)
 
 

@@ -7,14 +7,16 @@ so the same model trains any number of parameter sets (see :mod:`lib.nn`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Integral
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lib.nn.layers import (
-    _array, _check_labels, _finite_or_raise, _softmax_cross_entropy, linear_backward, linear_forward,
-    relu_backward, relu_forward,
+    _check_labels,
+    _finite_or_raise,
+    _softmax_cross_entropy,
 )
 from lib.nn.regularized import make_regularized_mlp
 
@@ -54,13 +56,13 @@ class Model(NamedTuple):
         """The :class:`~lib.nn.regularized.ModelState` of a model with dropout or batch norm, else None."""
         return getattr(self, "_state", None)
 
-    def train(self, mode: bool = True) -> "Model":
+    def train(self, mode: bool = True) -> Model:
         """Training mode (``mode=False``: evaluation mode); returns the model (torch: ``model.train()``)."""
         if self.state is not None:
             self.state.training = bool(mode)
         return self
 
-    def eval(self) -> "Model":
+    def eval(self) -> Model:
         """Evaluation mode: running statistics, no dropout; returns the model (torch: ``model.eval()``)."""
         return self.train(False)
 
@@ -84,8 +86,6 @@ class _StatefulModel(Model):
 
     def __repr__(self) -> str:
         return f"Model(name={self.name!r}, state={self._state!r})"
-
-
 
 
 def _sizes(sizes) -> tuple[int, ...]:
@@ -143,8 +143,9 @@ def _make(name: str, sizes: tuple[int, ...], init: str) -> Model:
                 raise ValueError(f"params[{k!r}] has shape {np.shape(p)} but {name} expects {shapes[k]}")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != sizes[0]:
-            raise ValueError(f"X has shape {X.shape} but {name} expects (n, {sizes[0]}): one example "
-                             f"of {sizes[0]} features per row")
+            raise ValueError(
+                f"X has shape {X.shape} but {name} expects (n, {sizes[0]}): one example of {sizes[0]} features per row"
+            )
         return X
 
     def forward(params, X):
@@ -174,7 +175,7 @@ def _make(name: str, sizes: tuple[int, ...], init: str) -> Model:
             Z, hidden = forward(params, X)
             loss, G = _softmax_cross_entropy(Z, y)
             if not math.isfinite(loss):
-                _finite_or_raise("X", X)       # bad data is an error; bad parameters a divergence
+                _finite_or_raise("X", X)  # bad data is an error; bad parameters a divergence
             grads = {}
             for l in range(L - 1, -1, -1):
                 H = hidden[l]
@@ -206,6 +207,7 @@ def softmax_regression(n_features: int, n_classes: int, *, init: str = "zeros") 
     """
     n_features, n_classes = _sizes((n_features, n_classes))
     inner = _make(f"softmax_regression({n_features}, {n_classes})", (n_features, n_classes), init)
+
     def to_inner(params):
         if not isinstance(params, dict) or set(params) != {"W", "b"}:
             got = sorted(params) if isinstance(params, dict) else type(params).__name__
@@ -218,7 +220,7 @@ def softmax_regression(n_features: int, n_classes: int, *, init: str = "zeros") 
 
     def loss_and_grad(params, X, y):
         loss, g = inner.loss_and_grad(to_inner(params), X, y)
-        return loss, {k: g["W1"] if k == "W" else g["b1"] for k in params}   # params' key order
+        return loss, {k: g["W1"] if k == "W" else g["b1"] for k in params}  # params' key order
 
     def predict(params, X):
         return inner.predict(to_inner(params), X)
@@ -262,7 +264,8 @@ def mlp(sizes, *, init: str = "he", dropout: float = 0.0, batchnorm: bool = Fals
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         name, init_fn, loss_and_grad, predict, state = make_regularized_mlp(
-            sizes, _init_weights, dropout, bool(batchnorm), init)
+            sizes, _init_weights, dropout, bool(batchnorm), init
+        )
         return _StatefulModel(name, init_fn, loss_and_grad, predict, state)
     return _make("mlp(" + ", ".join(map(str, sizes)) + ")", sizes, init)
 

@@ -47,7 +47,7 @@ class ModelState:
     """
 
     def __init__(self, widths: dict[int, int], momentum: float = 0.1, eps: float = 1e-5, seed: int = 0):
-        self.widths = dict(widths)          # batch-norm layer index -> number of features
+        self.widths = dict(widths)  # batch-norm layer index -> number of features
         self.momentum, self.eps = momentum, eps
         self.training = True
         self.reset(seed)
@@ -74,8 +74,7 @@ class ModelState:
         return f"ModelState(training={self.training}, buffers={sorted(self.buffers)})"
 
 
-def make_regularized_mlp(sizes: tuple[int, ...], init_weights, dropout: float, batchnorm: bool,
-                         init: str):
+def make_regularized_mlp(sizes: tuple[int, ...], init_weights, dropout: float, batchnorm: bool, init: str):
     r"""Build the functions of ``mlp(sizes, dropout=..., batchnorm=...)`` (see the module
     docstring); returns ``(name, init_fn, loss_and_grad, predict, state)``. Called by
     :func:`lib.nn.mlp`; each hidden layer is
@@ -130,8 +129,9 @@ def make_regularized_mlp(sizes: tuple[int, ...], init_weights, dropout: float, b
                 raise ValueError(f"params[{k!r}] has shape {np.shape(params[k])} but {name} expects {shapes[k]}")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != sizes[0]:
-            raise ValueError(f"X has shape {X.shape} but {name} expects (n, {sizes[0]}): one example "
-                             f"of {sizes[0]} features per row")
+            raise ValueError(
+                f"X has shape {X.shape} but {name} expects (n, {sizes[0]}): one example of {sizes[0]} features per row"
+            )
         return X.astype(np.float64, copy=False)
 
     def forward(params, X):
@@ -141,10 +141,16 @@ def make_regularized_mlp(sizes: tuple[int, ...], init_weights, dropout: float, b
             Z = H @ params[f"W{l}"]
             bn = None
             if batchnorm:
-                Z, bn, rm, rv = batchnorm_forward(Z, params[f"gamma{l}"], params[f"beta{l}"],
-                                                  state.buffers[f"running_mean{l}"],
-                                                  state.buffers[f"running_var{l}"], training,
-                                                  state.momentum, state.eps)
+                Z, bn, rm, rv = batchnorm_forward(
+                    Z,
+                    params[f"gamma{l}"],
+                    params[f"beta{l}"],
+                    state.buffers[f"running_mean{l}"],
+                    state.buffers[f"running_var{l}"],
+                    training,
+                    state.momentum,
+                    state.eps,
+                )
                 if training:
                     state.buffers[f"running_mean{l}"], state.buffers[f"running_var{l}"] = rm, rv
             else:

@@ -33,68 +33,163 @@ Second-order methods are not gradient transformations and live in :mod:`lib.seco
 schedules (``step -> lr`` functions any ``lr`` accepts) in :mod:`lib.schedules`.
 """
 
-from lib.optim.base import GradientTransformation, apply_updates, chain, check_grads, identity, run
-from lib.optim.adaptive import (
-    ScaleByAdagradState, ScaleByAdamaxState, ScaleByAdamState, ScaleByBeliefState, ScaleByNadamState,
-    ScaleByRadamState, ScaleByRmsState, scale_by_adagrad, scale_by_adam, scale_by_adamax, scale_by_belief,
-    scale_by_nadam, scale_by_radam, scale_by_rms,
-)
-from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
-from lib.optim.sgd import sgd
-# chapter 08: L1 by a proximal step or a subgradient
-from lib.optim.proximal import (
-    AddL1ProxState, add_l1_prox, add_l1_subgradient, l1_subgradient_sgd, proximal_sgd, soft_threshold,
-)
-# chapter 06: weight decay and AdamW
-from lib.optim.masking import mask_to_param_groups, resolve_mask, weight_decay_mask
-# chapter 07: clipping
-from lib.optim.clipping import (
-    clip, clip_by_block_rms, clip_by_global_norm, clip_grad_norm_, clip_grad_value_, global_norm,
-)
-from lib.optim.schedule_free import (
-    ScheduleFreeState, schedule_free_adamw, schedule_free_eval_params, schedule_free_sgd,
-)
-from lib.optim.transforms import (
-    ScaleByLearningRateState, TraceState, add_decayed_weights, learning_rate_at,
-    scale_by_learning_rate, trace,
-)
 # chapter 09: large-batch training
 from lib.optim.accumulation import MultiStepsState, has_updated, multi_steps, split_batch
-from lib.optim.large_batch import lamb, lars, scale_by_trust_ratio, trust_ratio
+
 # chapter 11: beyond Adam
 from lib.optim.adadelta import ScaleByAdadeltaState, adadelta
 from lib.optim.adafactor import AdafactorState, adafactor, factored_second_moment
+from lib.optim.adaptive import (
+    ScaleByAdagradState,
+    ScaleByAdamaxState,
+    ScaleByAdamState,
+    ScaleByBeliefState,
+    ScaleByNadamState,
+    ScaleByRadamState,
+    ScaleByRmsState,
+    scale_by_adagrad,
+    scale_by_adam,
+    scale_by_adamax,
+    scale_by_belief,
+    scale_by_nadam,
+    scale_by_radam,
+    scale_by_rms,
+)
+from lib.optim.adaptive_optimizers import adabelief, adagrad, adam, adamax, adamw, nadam, radam, rmsprop
+from lib.optim.base import GradientTransformation, apply_updates, chain, check_grads, identity, run
+
+# chapter 07: clipping
+from lib.optim.clipping import (
+    clip,
+    clip_by_block_rms,
+    clip_by_global_norm,
+    clip_grad_norm_,
+    clip_grad_value_,
+    global_norm,
+)
+from lib.optim.large_batch import lamb, lars, scale_by_trust_ratio, trust_ratio
 from lib.optim.lion import ScaleByLionState, add_masked_decayed_weights, lion, scale_by_lion
+
+# chapter 06: weight decay and AdamW
+from lib.optim.masking import mask_to_param_groups, resolve_mask, weight_decay_mask
 from lib.optim.muon import MuonState, adjust_lr, matrix_labels, muon, muon_with_adamw, newton_schulz
 from lib.optim.partition import PartitionState, multi_transform, partition
+
+# chapter 08: L1 by a proximal step or a subgradient
+from lib.optim.proximal import (
+    AddL1ProxState,
+    add_l1_prox,
+    add_l1_subgradient,
+    l1_subgradient_sgd,
+    proximal_sgd,
+    soft_threshold,
+)
+from lib.optim.schedule_free import (
+    ScheduleFreeState,
+    schedule_free_adamw,
+    schedule_free_eval_params,
+    schedule_free_sgd,
+)
+from lib.optim.sgd import sgd
 from lib.optim.shampoo import ShampooStats, matrix_power_psd, shampoo_accumulate, shampoo_precondition
+from lib.optim.transforms import (
+    ScaleByLearningRateState,
+    TraceState,
+    add_decayed_weights,
+    learning_rate_at,
+    scale_by_learning_rate,
+    trace,
+)
 
 __all__ = [
-    "GradientTransformation", "chain", "identity", "apply_updates", "check_grads", "run",
-    "scale_by_learning_rate", "add_decayed_weights", "trace", "learning_rate_at",
-    "ScaleByLearningRateState", "TraceState", "sgd",
+    "GradientTransformation",
+    "chain",
+    "identity",
+    "apply_updates",
+    "check_grads",
+    "run",
+    "scale_by_learning_rate",
+    "add_decayed_weights",
+    "trace",
+    "learning_rate_at",
+    "ScaleByLearningRateState",
+    "TraceState",
+    "sgd",
     # chapter 05: adaptive methods
-    "scale_by_adagrad", "scale_by_rms", "scale_by_adam", "scale_by_adamax", "scale_by_nadam",
-    "scale_by_radam", "scale_by_belief",
-    "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
-    "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
-    "adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief",
+    "scale_by_adagrad",
+    "scale_by_rms",
+    "scale_by_adam",
+    "scale_by_adamax",
+    "scale_by_nadam",
+    "scale_by_radam",
+    "scale_by_belief",
+    "ScaleByAdagradState",
+    "ScaleByRmsState",
+    "ScaleByAdamState",
+    "ScaleByAdamaxState",
+    "ScaleByNadamState",
+    "ScaleByRadamState",
+    "ScaleByBeliefState",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "adamax",
+    "nadam",
+    "radam",
+    "adabelief",
     # chapter 08: L1 regularization
-    "soft_threshold", "add_l1_prox", "add_l1_subgradient", "proximal_sgd", "l1_subgradient_sgd",
+    "soft_threshold",
+    "add_l1_prox",
+    "add_l1_subgradient",
+    "proximal_sgd",
+    "l1_subgradient_sgd",
     "AddL1ProxState",
     # chapter 09: large-batch training
-    "scale_by_trust_ratio", "trust_ratio", "lars", "lamb",
-    "multi_steps", "MultiStepsState", "has_updated", "split_batch",
+    "scale_by_trust_ratio",
+    "trust_ratio",
+    "lars",
+    "lamb",
+    "multi_steps",
+    "MultiStepsState",
+    "has_updated",
+    "split_batch",
     # chapter 06: weight decay and AdamW
-    "resolve_mask", "weight_decay_mask", "mask_to_param_groups",
+    "resolve_mask",
+    "weight_decay_mask",
+    "mask_to_param_groups",
     # chapter 11: beyond Adam
-    "adadelta", "ScaleByAdadeltaState", "adafactor", "AdafactorState", "factored_second_moment",
-    "lion", "scale_by_lion", "ScaleByLionState", "add_masked_decayed_weights",
-    "muon", "MuonState", "newton_schulz", "adjust_lr", "matrix_labels", "muon_with_adamw",
-    "partition", "multi_transform", "PartitionState",
-    "shampoo_precondition", "shampoo_accumulate", "matrix_power_psd", "ShampooStats",
+    "adadelta",
+    "ScaleByAdadeltaState",
+    "adafactor",
+    "AdafactorState",
+    "factored_second_moment",
+    "lion",
+    "scale_by_lion",
+    "ScaleByLionState",
+    "add_masked_decayed_weights",
+    "muon",
+    "MuonState",
+    "newton_schulz",
+    "adjust_lr",
+    "matrix_labels",
+    "muon_with_adamw",
+    "partition",
+    "multi_transform",
+    "PartitionState",
+    "shampoo_precondition",
+    "shampoo_accumulate",
+    "matrix_power_psd",
+    "ShampooStats",
     # chapter 07: clipping
-    "clip_by_global_norm", "clip", "clip_by_block_rms", "clip_grad_norm_", "clip_grad_value_",
+    "clip_by_global_norm",
+    "clip",
+    "clip_by_block_rms",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "global_norm",
-    "schedule_free_sgd", "schedule_free_adamw", "schedule_free_eval_params", "ScheduleFreeState",
+    "schedule_free_sgd",
+    "schedule_free_adamw",
+    "schedule_free_eval_params",
+    "ScheduleFreeState",
 ]

@@ -14,7 +14,8 @@ forward pass mixes examples, e.g. batch normalisation's per-batch statistics.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Union
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,8 +32,9 @@ class MultiStepsState(NamedTuple):
     acc_grads: Any  # running mean (or sum) of the micro-batch gradients
 
 
-def multi_steps(opt: GradientTransformation, every_k_schedule: Union[int, Callable[[int], int]],
-                use_grad_mean: bool = True) -> GradientTransformation:
+def multi_steps(
+    opt: GradientTransformation, every_k_schedule: int | Callable[[int], int], use_grad_mean: bool = True
+) -> GradientTransformation:
     r"""Accumulate ``k`` gradients, then apply ``opt`` once to their mean; zero updates in between.
 
     With :math:`n` = ``mini_step`` and :math:`k` = ``every_k_schedule(gradient_step)``:
@@ -57,8 +59,9 @@ def multi_steps(opt: GradientTransformation, every_k_schedule: Union[int, Callab
         schedule = every_k_schedule
     else:
         if isinstance(every_k_schedule, bool) or int(every_k_schedule) != every_k_schedule or every_k_schedule < 1:
-            raise ValueError(f"every_k_schedule must be an integer >= 1 (micro-batches per step), "
-                             f"got {every_k_schedule!r}")
+            raise ValueError(
+                f"every_k_schedule must be an integer >= 1 (micro-batches per step), got {every_k_schedule!r}"
+            )
         k_const = int(every_k_schedule)
         schedule = lambda step: k_const  # noqa: E731
 
@@ -108,7 +111,9 @@ def split_batch(X: np.ndarray, y: np.ndarray, k: int) -> list[tuple[np.ndarray, 
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     k = int(k)
     if len(X) % k:
-        raise ValueError(f"a batch of {len(X)} cannot be split into {k} equal micro-batches; "
-                         f"choose k dividing {len(X)} (unequal sizes would weight examples unequally)")
+        raise ValueError(
+            f"a batch of {len(X)} cannot be split into {k} equal micro-batches; "
+            f"choose k dividing {len(X)} (unequal sizes would weight examples unequally)"
+        )
     m = len(X) // k
-    return [(X[j * m:(j + 1) * m], y[j * m:(j + 1) * m]) for j in range(k)]
+    return [(X[j * m : (j + 1) * m], y[j * m : (j + 1) * m]) for j in range(k)]

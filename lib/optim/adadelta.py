@@ -26,8 +26,9 @@ class ScaleByAdadeltaState(NamedTuple):
     acc_delta: Any  # E[Δθ^2]_t, a tree like params (torch: state["acc_delta"])
 
 
-def adadelta(lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
-             *, maximize: bool = False) -> GradientTransformation:
+def adadelta(
+    lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0, *, maximize: bool = False
+) -> GradientTransformation:
     r"""Adadelta, exactly as ``torch.optim.Adadelta``.
 
     .. math::
@@ -71,8 +72,7 @@ def adadelta(lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight
         g_leaves = tree_leaves(grads)
         p_leaves = tree_leaves(params) if weight_decay else [None] * len(g_leaves)
         out, sq_new, acc_new = [], [], []
-        for g, p, sq, acc in zip(g_leaves, p_leaves, tree_leaves(state.square_avg),
-                                 tree_leaves(state.acc_delta)):
+        for g, p, sq, acc in zip(g_leaves, p_leaves, tree_leaves(state.square_avg), tree_leaves(state.acc_delta)):
             g = as_like(g, sq)
             if maximize:
                 g = -g
@@ -86,6 +86,7 @@ def adadelta(lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6, weight
             sq_new.append(sq)
             acc_new.append(acc)
         return rebuild(grads, out), ScaleByAdadeltaState(
-            state.count + 1, rebuild(grads, sq_new), rebuild(grads, acc_new))
+            state.count + 1, rebuild(grads, sq_new), rebuild(grads, acc_new)
+        )
 
     return GradientTransformation(init, update)

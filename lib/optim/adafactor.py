@@ -14,15 +14,15 @@ Vectors and scalars keep an unfactored second moment, as in RMSprop.
 
 from __future__ import annotations
 
-import math
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lib.optim._leaves import as_like, rebuild
 from lib.optim.base import GradientTransformation, check_grads
 from lib.optim.transforms import LearningRate, learning_rate_at
-from lib.tree import tree_leaves, tree_map
+from lib.tree import tree_leaves
 
 __all__ = ["AdafactorState", "adafactor", "factored_second_moment"]
 
@@ -78,8 +78,15 @@ def _check_args(lr, beta2_decay, eps, d, weight_decay):
     return eps1, float(eps2)
 
 
-def adafactor(lr: LearningRate = 1e-2, beta2_decay: float = -0.8, eps: Sequence = (None, 1e-3),
-              d: float = 1.0, weight_decay: float = 0.0, *, maximize: bool = False) -> GradientTransformation:
+def adafactor(
+    lr: LearningRate = 1e-2,
+    beta2_decay: float = -0.8,
+    eps: Sequence = (None, 1e-3),
+    d: float = 1.0,
+    weight_decay: float = 0.0,
+    *,
+    maximize: bool = False,
+) -> GradientTransformation:
     r"""Adafactor, exactly as ``torch.optim.Adafactor``.
 
     With :math:`t = 1, 2, \ldots`, :math:`\hat\beta_{2,t} = 1 - t^{c}` (:math:`c` = ``beta2_decay``),
@@ -137,15 +144,21 @@ def adafactor(lr: LearningRate = 1e-2, beta2_decay: float = -0.8, eps: Sequence 
 
     def update(grads, state, params=None):
         if params is None:
-            raise ValueError("adafactor needs the parameters (its step is relative to their RMS): "
-                             "call update(grads, state, params)")
+            raise ValueError(
+                "adafactor needs the parameters (its step is relative to their RMS): call update(grads, state, params)"
+            )
         check_grads(grads, params)
         t = state.count + 1
         eta = learning_rate_at(lr, state.count)
         one_minus_beta2_t = float(t) ** beta2_decay
         rho_t = min(eta, 1 / (float(t) ** 0.5))
-        leaves = zip(tree_leaves(grads), tree_leaves(params), tree_leaves(state.row_var),
-                     tree_leaves(state.col_var), tree_leaves(state.variance))
+        leaves = zip(
+            tree_leaves(grads),
+            tree_leaves(params),
+            tree_leaves(state.row_var),
+            tree_leaves(state.col_var),
+            tree_leaves(state.variance),
+        )
         out, rows, cols, var = [], [], [], []
         for g, p, r, c, v in leaves:
             p = np.asarray(p)
@@ -154,7 +167,7 @@ def adafactor(lr: LearningRate = 1e-2, beta2_decay: float = -0.8, eps: Sequence 
             if maximize:
                 g = -g
             eps1 = np.finfo(like.dtype).eps if eps1_arg is None else eps1_arg
-            alpha = max(eps2, float(np.linalg.norm(p.ravel())) / (p.size ** 0.5)) * rho_t
+            alpha = max(eps2, float(np.linalg.norm(p.ravel())) / (p.size**0.5)) * rho_t
             if g.ndim > 1:
                 g2 = g * g
                 r = r + one_minus_beta2_t * (g2.mean(axis=-1, keepdims=True) - r)
@@ -164,7 +177,7 @@ def adafactor(lr: LearningRate = 1e-2, beta2_decay: float = -0.8, eps: Sequence 
                 v = v + one_minus_beta2_t * (g * g - v)
                 v_hat = v
             u = g / np.sqrt(np.maximum(v_hat, eps1 * eps1))
-            denom = max(1.0, float(np.linalg.norm(u.ravel())) / ((u.size ** 0.5) * d))
+            denom = max(1.0, float(np.linalg.norm(u.ravel())) / ((u.size**0.5) * d))
             step = u * (-alpha / denom)
             if weight_decay:
                 step = step - (eta * weight_decay) * p.astype(step.dtype, copy=False)
@@ -172,7 +185,6 @@ def adafactor(lr: LearningRate = 1e-2, beta2_decay: float = -0.8, eps: Sequence 
             rows.append(r)
             cols.append(c)
             var.append(v if g.ndim <= 1 else None)
-        return rebuild(grads, out), AdafactorState(t, rebuild(grads, rows), rebuild(grads, cols),
-                                                   rebuild(grads, var))
+        return rebuild(grads, out), AdafactorState(t, rebuild(grads, rows), rebuild(grads, cols), rebuild(grads, var))
 
     return GradientTransformation(init, update)

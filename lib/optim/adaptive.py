@@ -30,14 +30,25 @@ from lib.optim.transforms import _check_nonnegative
 from lib.tree import tree_map
 
 __all__ = [
-    "ScaleByAdagradState", "ScaleByRmsState", "ScaleByAdamState", "ScaleByAdamaxState",
-    "ScaleByNadamState", "ScaleByRadamState", "ScaleByBeliefState",
-    "scale_by_adagrad", "scale_by_rms", "scale_by_adam", "scale_by_adamax", "scale_by_nadam",
-    "scale_by_radam", "scale_by_belief",
+    "ScaleByAdagradState",
+    "ScaleByRmsState",
+    "ScaleByAdamState",
+    "ScaleByAdamaxState",
+    "ScaleByNadamState",
+    "ScaleByRadamState",
+    "ScaleByBeliefState",
+    "scale_by_adagrad",
+    "scale_by_rms",
+    "scale_by_adam",
+    "scale_by_adamax",
+    "scale_by_nadam",
+    "scale_by_radam",
+    "scale_by_belief",
 ]
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def _check_beta(index: int, value: Any) -> float:
     """torch's check ``0 <= beta < 1`` with torch's message."""
@@ -80,8 +91,11 @@ def _as_float(g: Any, like: Any) -> np.ndarray:
 
 def _map_leaves(fn, n_out: int, grads: Any, *states: Any) -> tuple:
     """``fn(g, *state_leaves) -> (a_1, ..., a_n)`` leaf by leaf; returns ``n_out`` trees like ``grads``."""
-    results = tree_map(lambda g, *leaves: _Results(fn(_as_float(g, leaves[0] if leaves else g),
-                                                     *map(np.asarray, leaves))), grads, *states)
+    results = tree_map(
+        lambda g, *leaves: _Results(fn(_as_float(g, leaves[0] if leaves else g), *map(np.asarray, leaves))),
+        grads,
+        *states,
+    )
     return tuple(tree_map(lambda r, i=i: r.values[i], results) for i in range(n_out))
 
 
@@ -108,6 +122,7 @@ def _ema_square(old: np.ndarray, g: np.ndarray, decay: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- Adagrad
+
 
 class ScaleByAdagradState(NamedTuple):
     sum_of_squares: Any  # G_t = G_0 + sum of g_s^2, a tree like params (torch: state["sum"])
@@ -140,8 +155,7 @@ def scale_by_adagrad(eps: float = 1e-10, initial_accumulator_value: float = 0.0)
     initial_accumulator_value = _check_nonnegative("initial_accumulator_value", initial_accumulator_value)
 
     def init(params):
-        return ScaleByAdagradState(tree_map(
-            lambda p: np.full_like(np.asarray(p), initial_accumulator_value), params))
+        return ScaleByAdagradState(tree_map(lambda p: np.full_like(np.asarray(p), initial_accumulator_value), params))
 
     def leaf(g, s_old):
         s = _own(g * g)
@@ -159,6 +173,7 @@ def scale_by_adagrad(eps: float = 1e-10, initial_accumulator_value: float = 0.0)
 
 
 # --------------------------------------------------------------------------- RMSprop
+
 
 class ScaleByRmsState(NamedTuple):
     square_avg: Any  # v_t, a tree like params (torch: state["square_avg"])
@@ -224,6 +239,7 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8, centered: bool = False)
 
 # --------------------------------------------------------------------------- Adam / AMSGrad
 
+
 class ScaleByAdamState(NamedTuple):
     count: int  # updates so far (torch: state["step"]); the next update has t = count + 1
     mu: Any  # m_t, first moment (torch: state["exp_avg"])
@@ -231,8 +247,9 @@ class ScaleByAdamState(NamedTuple):
     nu_max: Any  # max_{s<=t} v_s with amsgrad=True, else None (torch: state["max_exp_avg_sq"])
 
 
-def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_root: float = 0.0,
-                  amsgrad: bool = False) -> GradientTransformation:
+def scale_by_adam(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_root: float = 0.0, amsgrad: bool = False
+) -> GradientTransformation:
     r"""Adam's scaling: a bias-corrected first moment over the root of a bias-corrected second.
 
     With :math:`t = 1, 2, \ldots` (the first update has :math:`t = 1`):
@@ -270,20 +287,20 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
     def update(grads, state, params=None):
         _check(grads, state.mu)
         t = state.count + 1
-        bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
 
         def leaf(g, m_old, v_old, vmax_old=None):
             m = _lerp(m_old, g, 1.0 - b1)
             v = _ema_square(v_old, g, b2)
             vmax = np.maximum(vmax_old, v) if amsgrad else None
             second = vmax if amsgrad else v
-            if eps_root:   # optax's form: sqrt(v̂ + eps_root) + eps
+            if eps_root:  # optax's form: sqrt(v̂ + eps_root) + eps
                 denom = _own(second / bc2)
                 denom += eps_root
                 np.sqrt(denom, out=denom)
                 denom += eps
                 denom *= bc1
-            else:          # torch's form, with the 1/bc1 of m̂ folded in (one pass less):
+            else:  # torch's form, with the 1/bc1 of m̂ folded in (one pass less):
                 # m̂ / (sqrt(v)/sqrt(bc2) + eps) = m / (bc1 * (sqrt(v)/sqrt(bc2) + eps))
                 denom = _own(np.sqrt(second))
                 denom *= bc1 / math.sqrt(bc2)
@@ -301,6 +318,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_roo
 
 
 # --------------------------------------------------------------------------- AdaMax
+
 
 class ScaleByAdamaxState(NamedTuple):
     count: int  # updates so far (torch: state["step"])
@@ -340,7 +358,7 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gr
     def update(grads, state, params=None):
         _check(grads, state.mu)
         t = state.count + 1
-        bc1 = 1.0 - b1 ** t
+        bc1 = 1.0 - b1**t
 
         def leaf(g, m_old, u_old):
             m = _lerp(m_old, g, 1.0 - b1)
@@ -359,6 +377,7 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gr
 
 # --------------------------------------------------------------------------- NAdam
 
+
 class ScaleByNadamState(NamedTuple):
     count: int  # updates so far (torch: state["step"])
     mu: Any  # m_t (torch: state["exp_avg"])
@@ -366,8 +385,9 @@ class ScaleByNadamState(NamedTuple):
     mu_product: float  # prod_{s<=t} mu_s (torch: state["mu_product"], one per tensor, all equal)
 
 
-def scale_by_nadam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-                   momentum_decay: float = 4e-3) -> GradientTransformation:
+def scale_by_nadam(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, momentum_decay: float = 4e-3
+) -> GradientTransformation:
     r"""NAdam's scaling: Adam with a Nesterov look-ahead and torch's momentum schedule.
 
     With the momentum schedule :math:`\mu_t = \beta_1\,(1 - \tfrac12\, 0.96^{t\,\psi})`
@@ -408,7 +428,7 @@ def scale_by_nadam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
     def update(grads, state, params=None):
         _check(grads, state.mu)
         t = state.count + 1
-        bc2 = 1.0 - b2 ** t
+        bc2 = 1.0 - b2**t
         mu_t = b1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         mu_product = state.mu_product * mu_t
@@ -433,6 +453,7 @@ def scale_by_nadam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
 
 
 # --------------------------------------------------------------------------- RAdam
+
 
 class ScaleByRadamState(NamedTuple):
     count: int  # updates so far (torch: state["step"])
@@ -483,8 +504,8 @@ def scale_by_radam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gra
     def update(grads, state, params=None):
         _check(grads, state.mu)
         t = state.count + 1
-        bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-        rho_t = rho_inf - 2.0 * t * b2 ** t / bc2
+        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
+        rho_t = rho_inf - 2.0 * t * b2**t / bc2
         rectified = rho_t > 5.0
         if rectified:
             r_t = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
@@ -508,14 +529,16 @@ def scale_by_radam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gra
 
 # --------------------------------------------------------------------------- AdaBelief
 
+
 class ScaleByBeliefState(NamedTuple):
     count: int  # updates so far (optax: count)
     mu: Any  # m_t (optax: mu)
     nu: Any  # s_t, EMA of the squared prediction error (g_t - m_t)^2, plus eps_root (optax: nu)
 
 
-def scale_by_belief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16, eps_root: float = 1e-16,
-                    nesterov: bool = False) -> GradientTransformation:
+def scale_by_belief(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16, eps_root: float = 1e-16, nesterov: bool = False
+) -> GradientTransformation:
     r"""AdaBelief's scaling: Adam with the *centred* second moment ("belief" in the gradient).
 
     Exactly ``optax.scale_by_belief``:
@@ -555,10 +578,10 @@ def scale_by_belief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16, eps_
     def update(grads, state, params=None):
         _check(grads, state.mu)
         t = state.count + 1
-        bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
 
         def leaf(g, m_old, s_old):
-            m = _own(g * (1.0 - b1))          # optax's order: (1-b1) g + b1 m
+            m = _own(g * (1.0 - b1))  # optax's order: (1-b1) g + b1 m
             m += _own(m_old * b1)
             s = _own(g - m)
             s *= s

@@ -17,15 +17,26 @@ which is torch's ``param.mul_(1 - lr * weight_decay)`` followed by the Adam step
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from lib.optim.adaptive import (
-    _check_beta, scale_by_adagrad, scale_by_adam, scale_by_adamax, scale_by_belief, scale_by_nadam,
-    scale_by_radam, scale_by_rms,
+    _check_beta,
+    scale_by_adagrad,
+    scale_by_adam,
+    scale_by_adamax,
+    scale_by_belief,
+    scale_by_nadam,
+    scale_by_radam,
+    scale_by_rms,
 )
 from lib.optim.base import GradientTransformation, chain
 from lib.optim.transforms import (
-    LearningRate, _check_nonnegative, add_decayed_weights, learning_rate_at, scale_by_learning_rate, trace,
+    LearningRate,
+    _check_nonnegative,
+    add_decayed_weights,
+    learning_rate_at,
+    scale_by_learning_rate,
+    trace,
 )
 
 __all__ = ["adagrad", "rmsprop", "adam", "adamw", "adamax", "nadam", "radam", "adabelief"]
@@ -44,8 +55,9 @@ def _check_betas(betas: Sequence[float]) -> tuple[float, float]:
     return _check_beta(0, b1), _check_beta(1, b2)
 
 
-def _with_weight_decay(scaling: GradientTransformation, lr: LearningRate, weight_decay: float,
-                       decoupled: bool, mask=None) -> GradientTransformation:
+def _with_weight_decay(
+    scaling: GradientTransformation, lr: LearningRate, weight_decay: float, decoupled: bool, mask=None
+) -> GradientTransformation:
     """L2: decay → scaling → lr.  Decoupled: scaling → decay → lr (the decay is not rescaled)."""
     if not weight_decay:
         return chain(scaling, scale_by_learning_rate(lr))
@@ -54,8 +66,13 @@ def _with_weight_decay(scaling: GradientTransformation, lr: LearningRate, weight
     return chain(add_decayed_weights(weight_decay, mask), scaling, scale_by_learning_rate(lr))
 
 
-def adagrad(lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-            initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> GradientTransformation:
+def adagrad(
+    lr: LearningRate = 1e-2,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps: float = 1e-10,
+) -> GradientTransformation:
     r"""Adagrad, exactly as ``torch.optim.Adagrad``.
 
     .. math::
@@ -89,8 +106,14 @@ def adagrad(lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float 
     return _with_weight_decay(scaling, lr, weight_decay, decoupled=False)
 
 
-def rmsprop(lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-            momentum: float = 0.0, centered: bool = False) -> GradientTransformation:
+def rmsprop(
+    lr: LearningRate = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    centered: bool = False,
+) -> GradientTransformation:
     r"""RMSprop, exactly as ``torch.optim.RMSprop``.
 
     .. math::
@@ -128,9 +151,16 @@ def rmsprop(lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8, wei
     return chain(*links)
 
 
-def adam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-         weight_decay: float = 0.0, amsgrad: bool = False,
-         decoupled_weight_decay: bool = False, *, mask=None) -> GradientTransformation:
+def adam(
+    lr: LearningRate = 1e-3,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+    decoupled_weight_decay: bool = False,
+    *,
+    mask=None,
+) -> GradientTransformation:
     r"""Adam (and AMSGrad, AdamW), exactly as ``torch.optim.Adam``.
 
     .. math::
@@ -164,8 +194,15 @@ def adam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: fl
     return _with_weight_decay(scaling, lr, weight_decay, decoupled_weight_decay, mask)
 
 
-def adamw(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-          weight_decay: float = 1e-2, amsgrad: bool = False, *, mask=None) -> GradientTransformation:
+def adamw(
+    lr: LearningRate = 1e-3,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+    amsgrad: bool = False,
+    *,
+    mask=None,
+) -> GradientTransformation:
     r"""AdamW: Adam with decoupled weight decay, exactly as ``torch.optim.AdamW``.
 
     .. math::
@@ -193,12 +230,14 @@ def adamw(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: f
     >>> u                      # zero gradient: only the decay -lr * λ * θ
     array([-0.1])
     """
-    return adam(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                decoupled_weight_decay=True, mask=mask)
+    return adam(
+        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, decoupled_weight_decay=True, mask=mask
+    )
 
 
-def adamax(lr: LearningRate = 2e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-           weight_decay: float = 0.0) -> GradientTransformation:
+def adamax(
+    lr: LearningRate = 2e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+) -> GradientTransformation:
     r"""AdaMax, exactly as ``torch.optim.Adamax``.
 
     .. math::
@@ -224,9 +263,14 @@ def adamax(lr: LearningRate = 2e-3, betas: Sequence[float] = (0.9, 0.999), eps: 
     return _with_weight_decay(scale_by_adamax(b1=b1, b2=b2, eps=eps), lr, weight_decay, decoupled=False)
 
 
-def nadam(lr: LearningRate = 2e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-          weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-          decoupled_weight_decay: bool = False) -> GradientTransformation:
+def nadam(
+    lr: LearningRate = 2e-3,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum_decay: float = 4e-3,
+    decoupled_weight_decay: bool = False,
+) -> GradientTransformation:
     r"""NAdam (Adam with Nesterov momentum), exactly as ``torch.optim.NAdam``.
 
     .. math::
@@ -255,8 +299,13 @@ def nadam(lr: LearningRate = 2e-3, betas: Sequence[float] = (0.9, 0.999), eps: f
     return _with_weight_decay(scaling, lr, weight_decay, decoupled_weight_decay)
 
 
-def radam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-          weight_decay: float = 0.0, decoupled_weight_decay: bool = False) -> GradientTransformation:
+def radam(
+    lr: LearningRate = 1e-3,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False,
+) -> GradientTransformation:
     r"""RAdam (rectified Adam), exactly as ``torch.optim.RAdam``.
 
     .. math::
@@ -285,8 +334,13 @@ def radam(lr: LearningRate = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: f
     return _with_weight_decay(scaling, lr, weight_decay, decoupled_weight_decay)
 
 
-def adabelief(lr: LearningRate, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-16,
-              eps_root: float = 1e-16, nesterov: bool = False) -> GradientTransformation:
+def adabelief(
+    lr: LearningRate,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-16,
+    eps_root: float = 1e-16,
+    nesterov: bool = False,
+) -> GradientTransformation:
     r"""AdaBelief, exactly as ``optax.adabelief`` (with torch's spelling ``lr``, ``betas``).
 
     .. math::
@@ -309,5 +363,6 @@ def adabelief(lr: LearningRate, betas: Sequence[float] = (0.9, 0.999), eps: floa
     """
     _check_lr(lr)
     b1, b2 = _check_betas(betas)
-    return chain(scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov),
-                 scale_by_learning_rate(lr))
+    return chain(
+        scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov), scale_by_learning_rate(lr)
+    )

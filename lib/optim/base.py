@@ -17,7 +17,8 @@ The sign flip of gradient *descent* happens in exactly one place:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -103,8 +104,9 @@ def apply_updates(params: Any, updates: Any) -> Any:
     return tree_map(add, params, updates)
 
 
-def run(tx: GradientTransformation, grad_fn: Callable[[Any], Any], params: Any, steps: int,
-        *, max_norm: float = 1e10) -> Any:
+def run(
+    tx: GradientTransformation, grad_fn: Callable[[Any], Any], params: Any, steps: int, *, max_norm: float = 1e10
+) -> Any:
     """Run ``steps`` updates of ``tx`` from ``params`` and return the iterates.
 
     ``grad_fn(params)`` returns the gradient. For an array ``params`` the result is an array

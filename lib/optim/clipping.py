@@ -21,8 +21,13 @@ from lib.optim.base import GradientTransformation
 from lib.tree import tree_leaves, tree_map
 
 __all__ = [
-    "global_norm", "clip_by_global_norm", "clip", "clip_by_block_rms",
-    "clip_grad_norm_", "clip_grad_value_", "TORCH_CLIP_EPS",
+    "global_norm",
+    "clip_by_global_norm",
+    "clip",
+    "clip_by_block_rms",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "TORCH_CLIP_EPS",
 ]
 
 TORCH_CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by (total_norm + 1e-6)
@@ -66,7 +71,7 @@ def global_norm(tree, norm_type: float = 2.0) -> float:
     if p == 2.0:
         return float(np.sqrt(sum(float(np.sum(x * x)) for x in leaves)))
     per = np.array([np.sum(np.abs(x) ** p) ** (1.0 / p) for x in leaves])
-    return float(np.sum(per ** p) ** (1.0 / p))
+    return float(np.sum(per**p) ** (1.0 / p))
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
@@ -86,8 +91,10 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     def update(grads, state, params=None):
         g_norm = global_norm(grads)
         if not math.isfinite(g_norm):
-            raise ValueError(f"clip_by_global_norm: the gradient norm is {g_norm}; the gradients "
-                             "contain inf or NaN (lower the learning rate or check the loss)")
+            raise ValueError(
+                f"clip_by_global_norm: the gradient norm is {g_norm}; the gradients "
+                "contain inf or NaN (lower the learning rate or check the loss)"
+            )
         if g_norm < max_norm:
             return tree_map(lambda u: np.asarray(u), grads), state
         return tree_map(lambda u: (np.asarray(u) / g_norm) * max_norm, grads), state
@@ -138,8 +145,7 @@ def clip_by_block_rms(threshold: float) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-def clip_grad_norm_(grads, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False):
+def clip_grad_norm_(grads, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     r"""torch's ``clip_grad_norm_`` as a function: returns ``(clipped_grads, total_norm)``.
 
     .. math:: g \leftarrow g \cdot \min\Bigl(1, \frac{c}{\|g\|_p + 10^{-6}}\Bigr)
@@ -152,10 +158,12 @@ def clip_grad_norm_(grads, max_norm: float, norm_type: float = 2.0,
     max_norm = _positive("max_norm", max_norm)
     total = global_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"The total norm of order {float(_norm_type(norm_type))} for gradients from "
-                           "`parameters` is non-finite, so it cannot be clipped. To disable this error "
-                           "and scale the gradients by the non-finite norm anyway, set "
-                           "`error_if_nonfinite=False`")
+        raise RuntimeError(
+            f"The total norm of order {float(_norm_type(norm_type))} for gradients from "
+            "`parameters` is non-finite, so it cannot be clipped. To disable this error "
+            "and scale the gradients by the non-finite norm anyway, set "
+            "`error_if_nonfinite=False`"
+        )
     coef = min(max_norm / (total + TORCH_CLIP_EPS), 1.0)
     return tree_map(lambda g: np.asarray(g) * coef, grads), total
 

@@ -20,8 +20,8 @@ of bools with the structure of the parameters (``True`` = apply), or a function
 
 from __future__ import annotations
 
-import math
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,11 +30,11 @@ from lib.optim.adaptive_optimizers import _check_betas, _check_lr
 from lib.optim.base import GradientTransformation, chain, check_grads, identity
 from lib.optim.masking import resolve_mask
 from lib.optim.transforms import LearningRate, _check_nonnegative, add_decayed_weights, scale_by_learning_rate, trace
-from lib.tree import is_leaf, tree_map
+from lib.tree import tree_map
 
 __all__ = ["scale_by_trust_ratio", "trust_ratio", "lars", "lamb"]
 
-Mask = Union[bool, Any, Callable[[Any], Any]]
+Mask = bool | Any | Callable[[Any], Any]
 
 
 def _norm(x: np.ndarray, min_norm: float) -> float:
@@ -44,8 +44,9 @@ def _norm(x: np.ndarray, min_norm: float) -> float:
     return min_norm if n <= min_norm else n
 
 
-def trust_ratio(update: np.ndarray, param: np.ndarray, trust_coefficient: float = 1.0,
-                eps: float = 0.0, min_norm: float = 0.0) -> float:
+def trust_ratio(
+    update: np.ndarray, param: np.ndarray, trust_coefficient: float = 1.0, eps: float = 0.0, min_norm: float = 0.0
+) -> float:
     r"""The trust ratio of one tensor, with optax's guard for zero norms.
 
     .. math::
@@ -62,8 +63,9 @@ def trust_ratio(update: np.ndarray, param: np.ndarray, trust_coefficient: float 
     return trust_coefficient * p_norm / (u_norm + eps)
 
 
-def scale_by_trust_ratio(min_norm: float = 0.0, trust_coefficient: float = 1.0, eps: float = 0.0,
-                         mask: Mask = True) -> GradientTransformation:
+def scale_by_trust_ratio(
+    min_norm: float = 0.0, trust_coefficient: float = 1.0, eps: float = 0.0, mask: Mask = True
+) -> GradientTransformation:
     r"""Multiply each tensor's update by its trust ratio :math:`r = c\,\lVert\theta\rVert/(\lVert u\rVert+\varepsilon)`.
 
     .. math:: u^{(l)} \leftarrow r^{(l)}\, u^{(l)} \quad \text{for every tensor } l \text{ with mask } \texttt{True}
@@ -101,9 +103,16 @@ def _add_decayed_weights(weight_decay: float, mask: Mask) -> GradientTransformat
     return identity() if weight_decay == 0.0 else add_decayed_weights(weight_decay, mask=mask)
 
 
-def lars(lr: LearningRate, weight_decay: float = 0.0, weight_decay_mask: Mask = True,
-         trust_coefficient: float = 1e-3, eps: float = 0.0, trust_ratio_mask: Mask = True,
-         momentum: float = 0.9, nesterov: bool = False) -> GradientTransformation:
+def lars(
+    lr: LearningRate,
+    weight_decay: float = 0.0,
+    weight_decay_mask: Mask = True,
+    trust_coefficient: float = 1e-3,
+    eps: float = 0.0,
+    trust_ratio_mask: Mask = True,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+) -> GradientTransformation:
     r"""LARS, layer-wise adaptive rate scaling, exactly as ``optax.lars``.
 
     For every tensor :math:`l` (decay only where ``weight_decay_mask``, the ratio only where
@@ -141,8 +150,14 @@ def lars(lr: LearningRate, weight_decay: float = 0.0, weight_decay_mask: Mask = 
     )
 
 
-def lamb(lr: LearningRate, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-6,
-         eps_root: float = 0.0, weight_decay: float = 0.0, mask: Mask = None) -> GradientTransformation:
+def lamb(
+    lr: LearningRate,
+    betas: Sequence[float] = (0.9, 0.999),
+    eps: float = 1e-6,
+    eps_root: float = 0.0,
+    weight_decay: float = 0.0,
+    mask: Mask = None,
+) -> GradientTransformation:
     r"""LAMB, layer-wise adaptive moments, exactly as ``optax.lamb``.
 
     .. math::

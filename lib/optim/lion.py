@@ -9,7 +9,8 @@ torch has no Lion; this module reproduces ``optax.lion``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from lib.tree import tree_leaves, tree_map
 
 __all__ = ["ScaleByLionState", "scale_by_lion", "add_masked_decayed_weights", "lion"]
 
-Mask = Union[None, Any, Callable[[Any], Any]]
+Mask = None | Any | Callable[[Any], Any]
 
 
 class ScaleByLionState(NamedTuple):
@@ -69,8 +70,10 @@ def _mask_leaves(mask: Mask, params: Any) -> list:
     m = mask(params) if callable(mask) else mask
     leaves = tree_leaves(m)
     if len(leaves) != len(tree_leaves(params)):
-        raise ValueError(f"the mask has {len(leaves)} leaves but the parameters have "
-                         f"{len(tree_leaves(params))}: give one bool per parameter, in a tree like params")
+        raise ValueError(
+            f"the mask has {len(leaves)} leaves but the parameters have "
+            f"{len(tree_leaves(params))}: give one bool per parameter, in a tree like params"
+        )
     for b in leaves:
         if not isinstance(b, (bool, np.bool_)):
             raise TypeError(f"mask leaves must be True / False, got {b!r}")
@@ -93,15 +96,18 @@ def add_masked_decayed_weights(weight_decay: float, mask: Mask = None) -> Gradie
             raise ValueError("weight decay needs the parameters: call update(grads, state, params)")
         check_grads(grads, params)
         keep = _mask_leaves(mask, params)
-        out = [np.asarray(g) + weight_decay * np.asarray(p) if k else g
-               for g, p, k in zip(tree_leaves(grads), tree_leaves(params), keep)]
+        out = [
+            np.asarray(g) + weight_decay * np.asarray(p) if k else g
+            for g, p, k in zip(tree_leaves(grads), tree_leaves(params), keep)
+        ]
         return rebuild(grads, out), state
 
     return GradientTransformation(lambda params: (), update)
 
 
-def lion(lr: LearningRate, betas: Sequence[float] = (0.9, 0.99), weight_decay: float = 1e-3,
-         mask: Mask = None) -> GradientTransformation:
+def lion(
+    lr: LearningRate, betas: Sequence[float] = (0.9, 0.99), weight_decay: float = 1e-3, mask: Mask = None
+) -> GradientTransformation:
     r"""Lion, exactly as ``optax.lion``.
 
     .. math::
@@ -133,5 +139,4 @@ def lion(lr: LearningRate, betas: Sequence[float] = (0.9, 0.99), weight_decay: f
         b1, b2 = betas
     except (TypeError, ValueError):
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
-    return chain(scale_by_lion(b1, b2), add_masked_decayed_weights(weight_decay, mask),
-                 scale_by_learning_rate(lr))
+    return chain(scale_by_lion(b1, b2), add_masked_decayed_weights(weight_decay, mask), scale_by_learning_rate(lr))

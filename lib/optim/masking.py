@@ -27,7 +27,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,12 +36,11 @@ from lib.tree import is_leaf, tree_map
 
 __all__ = ["Mask", "resolve_mask", "weight_decay_mask", "mask_to_param_groups"]
 
-Mask = Union[Any, Callable[[Any], Any]]
+Mask = Any | Callable[[Any], Any]
 
 
 def _is_bool(x: Any) -> bool:
-    return isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.shape == ()
-                                               and x.dtype == np.bool_)
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.shape == () and x.dtype == np.bool_)
 
 
 def _expand(mask: Any, params: Any, path: str) -> Any:
@@ -55,11 +55,11 @@ def _expand(mask: Any, params: Any, path: str) -> Any:
         )
     if is_leaf(params):
         raise ValueError(
-            f"mask{path} is a {type(mask).__name__} but params{path} is a single array: give one "
-            "True / False for it."
+            f"mask{path} is a {type(mask).__name__} but params{path} is a single array: give one True / False for it."
         )
     same = (isinstance(mask, dict) and isinstance(params, dict) and set(mask) == set(params)) or (
-        not isinstance(mask, dict) and not isinstance(params, dict) and len(mask) == len(params))
+        not isinstance(mask, dict) and not isinstance(params, dict) and len(mask) == len(params)
+    )
     if not same:
         raise ValueError(
             f"the mask does not match the parameters at {path or 'the top level'}: params{path} "
@@ -152,6 +152,8 @@ def mask_to_param_groups(mask: Mask, params: dict, weight_decay: float) -> list[
     if not isinstance(params, dict) or any(not is_leaf(p) for p in params.values()):
         raise TypeError("mask_to_param_groups needs a flat dict of arrays {name: array}")
     flags = resolve_mask(mask, params)
-    groups = [{"params": [k for k in params if flags[k]], "weight_decay": float(weight_decay)},
-              {"params": [k for k in params if not flags[k]], "weight_decay": 0.0}]
+    groups = [
+        {"params": [k for k in params if flags[k]], "weight_decay": float(weight_decay)},
+        {"params": [k for k in params if not flags[k]], "weight_decay": 0.0},
+    ]
     return [g for g in groups if g["params"]]

@@ -13,7 +13,8 @@ go to another optimizer; :func:`muon_with_adamw` is the recipe with :func:`lib.o
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,8 +33,9 @@ class MuonState(NamedTuple):
     momentum_buffer: Any  # B_t, a tree of matrices like params (torch: state["momentum_buffer"])
 
 
-def newton_schulz(G, ns_coefficients: Sequence[float] = NS_COEFFICIENTS, ns_steps: int = 5,
-                  eps: float = 1e-7) -> np.ndarray:
+def newton_schulz(
+    G, ns_coefficients: Sequence[float] = NS_COEFFICIENTS, ns_steps: int = 5, eps: float = 1e-7
+) -> np.ndarray:
     r"""Approximate the polar factor :math:`UV^\top` of :math:`G = U\Sigma V^\top` by Newton–Schulz.
 
     .. math::
@@ -63,8 +65,9 @@ def newton_schulz(G, ns_coefficients: Sequence[float] = NS_COEFFICIENTS, ns_step
         raise ValueError(f"ns_steps must be a non-negative integer, got {ns_steps!r}")
     G = np.asarray(G)
     if G.ndim != 2:
-        raise ValueError(f"Input tensor gradient must be a 2D matrix (got shape {G.shape}); "
-                         "Muon orthogonalizes weight matrices only")
+        raise ValueError(
+            f"Input tensor gradient must be a 2D matrix (got shape {G.shape}); Muon orthogonalizes weight matrices only"
+        )
     if len(ns_coefficients) != 3:
         raise ValueError("Coefficients must be a tuple of exactly 3 values")
     if not np.all(np.isfinite(G)):
@@ -101,14 +104,22 @@ def adjust_lr(lr: float, adjust_lr_fn: str | None, shape: Sequence[int]) -> floa
     elif adjust_lr_fn == "match_rms_adamw":
         ratio = 0.2 * math.sqrt(max(A, B))
     else:
-        raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported; "
-                         "use None, 'original' or 'match_rms_adamw'")
+        raise ValueError(
+            f"Adjust learning rate function {adjust_lr_fn} is not supported; use None, 'original' or 'match_rms_adamw'"
+        )
     return lr * ratio
 
 
-def muon(lr: LearningRate = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95, nesterov: bool = True,
-         ns_coefficients: Sequence[float] = NS_COEFFICIENTS, eps: float = 1e-7, ns_steps: int = 5,
-         adjust_lr_fn: str | None = None) -> GradientTransformation:
+def muon(
+    lr: LearningRate = 1e-3,
+    weight_decay: float = 0.1,
+    momentum: float = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: Sequence[float] = NS_COEFFICIENTS,
+    eps: float = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
+) -> GradientTransformation:
     r"""Muon, exactly as ``torch.optim.Muon`` (for 2-D parameters).
 
     .. math::
@@ -156,14 +167,16 @@ def muon(lr: LearningRate = 1e-3, weight_decay: float = 0.1, momentum: float = 0
                 raise ValueError(
                     f"Muon only supports 2D parameters whereas we found a parameter with size: {np.shape(p)}. "
                     "Give the biases and other non-matrix parameters to another optimizer "
-                    "(lib.optim.partition; see lib.optim.muon_with_adamw).")
+                    "(lib.optim.partition; see lib.optim.muon_with_adamw)."
+                )
         return MuonState(0, tree_map(float_zeros, params))
 
     def update(grads, state, params=None):
         check_grads(grads, state.momentum_buffer)
         if params is None:
-            raise ValueError("muon needs the parameters (weight decay and the shape rule): "
-                             "call update(grads, state, params)")
+            raise ValueError(
+                "muon needs the parameters (weight decay and the shape rule): call update(grads, state, params)"
+            )
         out, bufs = [], []
         eta = learning_rate_at(lr, state.count)
         for g, p, buf in zip(tree_leaves(grads), tree_leaves(params), tree_leaves(state.momentum_buffer)):
@@ -192,8 +205,15 @@ def matrix_labels(params: Any) -> Any:
     return tree_map(lambda p: "muon" if np.ndim(p) == 2 else "adamw", params)
 
 
-def muon_with_adamw(lr: LearningRate = 0.02, adamw_lr: LearningRate = 1e-3, *, weight_decay: float = 0.1,
-                    adamw_weight_decay: float = 1e-2, labels=matrix_labels, **muon_kwargs) -> GradientTransformation:
+def muon_with_adamw(
+    lr: LearningRate = 0.02,
+    adamw_lr: LearningRate = 1e-3,
+    *,
+    weight_decay: float = 0.1,
+    adamw_weight_decay: float = 1e-2,
+    labels=matrix_labels,
+    **muon_kwargs,
+) -> GradientTransformation:
     r"""The usual recipe: Muon on the weight matrices, AdamW on everything else.
 
     .. math::
@@ -216,5 +236,11 @@ def muon_with_adamw(lr: LearningRate = 0.02, adamw_lr: LearningRate = 1e-3, *, w
     """
     from lib.optim.adaptive_optimizers import adamw
     from lib.optim.partition import partition
-    return partition({"muon": muon(lr, weight_decay=weight_decay, **muon_kwargs),
-                      "adamw": adamw(adamw_lr, weight_decay=adamw_weight_decay)}, labels)
+
+    return partition(
+        {
+            "muon": muon(lr, weight_decay=weight_decay, **muon_kwargs),
+            "adamw": adamw(adamw_lr, weight_decay=adamw_weight_decay),
+        },
+        labels,
+    )

@@ -12,7 +12,8 @@ shaped like the parameters. torch does the same with two optimizers (or paramete
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable, Mapping, NamedTuple, Union
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, NamedTuple
 
 from lib.optim._leaves import rebuild
 from lib.optim.base import GradientTransformation, check_grads
@@ -20,7 +21,7 @@ from lib.tree import check_same_structure, tree_leaves, tree_paths
 
 __all__ = ["PartitionState", "partition", "multi_transform"]
 
-Labels = Union[Any, Callable[[Any], Any]]
+Labels = Any | Callable[[Any], Any]
 
 
 class PartitionState(NamedTuple):
@@ -37,7 +38,8 @@ def _labels(param_labels: Labels, params: Any, transforms: Mapping) -> list:
             "Some parameters have no corresponding transformation.\n"
             f"Parameter labels: {sorted({str(x) for x in leaves})} \n"
             f"Transforms keys: {sorted(map(str, transforms))} \n"
-            f"Add a transform for {unknown} or relabel those parameters.")
+            f"Add a transform for {unknown} or relabel those parameters."
+        )
     return leaves
 
 

@@ -25,18 +25,27 @@ method (``add_l1_prox`` must come last: it needs the parameters after the step),
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lib.optim.base import GradientTransformation, chain, check_grads
 from lib.optim.transforms import (
-    LearningRate, _check_nonnegative, learning_rate_at, scale_by_learning_rate,
+    LearningRate,
+    _check_nonnegative,
+    learning_rate_at,
+    scale_by_learning_rate,
 )
 from lib.tree import tree_map
 
-__all__ = ["soft_threshold", "AddL1ProxState", "add_l1_prox", "add_l1_subgradient",
-           "proximal_sgd", "l1_subgradient_sgd"]
+__all__ = [
+    "soft_threshold",
+    "AddL1ProxState",
+    "add_l1_prox",
+    "add_l1_subgradient",
+    "proximal_sgd",
+    "l1_subgradient_sgd",
+]
 
 
 def soft_threshold(x, threshold: float) -> np.ndarray:
@@ -139,8 +148,9 @@ def add_l1_subgradient(l1: float, *, mask: Any = None) -> GradientTransformation
             raise ValueError("add_l1_subgradient needs params: call update(grads, state, params)")
         check_grads(grads, params)
         m = _mask_tree(mask, params)
-        return tree_map(lambda g, p, use: np.asarray(g) + lam * np.sign(p) if use else np.asarray(g),
-                        grads, params, m), state
+        return tree_map(
+            lambda g, p, use: np.asarray(g) + lam * np.sign(p) if use else np.asarray(g), grads, params, m
+        ), state
 
     return GradientTransformation(init, update)
 

@@ -75,7 +75,7 @@ def _schedule_free(lr_fn, b1, weight_lr_power, base_update, adam):
         check_grads(grads, params)
         lr = lr_fn(state.step_count)
         max_lr = max(state.max_lr, lr)
-        weight = max_lr ** weight_lr_power
+        weight = max_lr**weight_lr_power
         total = state.weight_sum + weight
         ck = weight / total if total > 0 else 0.0
         base, nu, count = base_update(grads, state, params, lr_fn(state.count))
@@ -92,9 +92,13 @@ def _schedule_free(lr_fn, b1, weight_lr_power, base_update, adam):
     return GradientTransformation(init, update)
 
 
-def schedule_free_sgd(lr: float = 1.0, warmup_steps: int | None = None, momentum: float = 0.9,
-                      weight_decay: float | None = None, weight_lr_power: float = 2.0
-                      ) -> GradientTransformation:
+def schedule_free_sgd(
+    lr: float = 1.0,
+    warmup_steps: int | None = None,
+    momentum: float = 0.9,
+    weight_decay: float | None = None,
+    weight_lr_power: float = 2.0,
+) -> GradientTransformation:
     r"""Schedule-free SGD: SGD on ``z``, averaging into ``x``, gradients at the interpolation ``y``.
 
     .. math:: z_{t+1} = z_t - \eta_t\,(\nabla f(y_t) + \lambda y_t), \quad
@@ -123,10 +127,14 @@ def schedule_free_sgd(lr: float = 1.0, warmup_steps: int | None = None, momentum
     return _schedule_free(lr_fn, b1, float(weight_lr_power), base_update, adam=False)
 
 
-def schedule_free_adamw(lr: float = 0.0025, warmup_steps: int | None = None,
-                        betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                        weight_decay: float = 0.0, weight_lr_power: float = 2.0
-                        ) -> GradientTransformation:
+def schedule_free_adamw(
+    lr: float = 0.0025,
+    warmup_steps: int | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    weight_lr_power: float = 2.0,
+) -> GradientTransformation:
     r"""Schedule-free AdamW: an RMS-scaled step (Adam with :math:`\beta_1 = 0`) on ``z``.
 
     .. math:: v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
@@ -150,7 +158,7 @@ def schedule_free_adamw(lr: float = 0.0025, warmup_steps: int | None = None,
     def base_update(grads, state, params, eta):
         count = state.count + 1
         nu = tree_map(lambda v, g: b2 * v + (1 - b2) * np.asarray(g, dtype=float) ** 2, state.nu, grads)
-        corr = 1 - b2 ** count
+        corr = 1 - b2**count
 
         def leaf(g, v, p):
             return -eta * (np.asarray(g, dtype=float) / (np.sqrt(v / corr) + eps) + wd * np.asarray(p))
@@ -169,7 +177,9 @@ def schedule_free_eval_params(state: ScheduleFreeState, params):
     ``optimizer.eval()`` in the ``schedulefree`` package. Reference: :cite:t:`defazio2024road`.
     """
     if not isinstance(state, ScheduleFreeState):
-        raise ValueError("schedule_free_eval_params requires a ScheduleFreeState as input "
-                         f"(the state of schedule_free_sgd/adamw), got {type(state).__name__}")
+        raise ValueError(
+            "schedule_free_eval_params requires a ScheduleFreeState as input "
+            f"(the state of schedule_free_sgd/adamw), got {type(state).__name__}"
+        )
     b1 = state.b1
     return tree_map(lambda y, z: (np.asarray(y, dtype=float) - (1.0 - b1) * z) / b1, params, state.z)

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from lib.optim.base import GradientTransformation, chain
 from lib.optim.transforms import (
-    LearningRate, _check_nonnegative, _check_real, add_decayed_weights, scale_by_learning_rate, trace,
+    LearningRate,
+    _check_nonnegative,
+    _check_real,
+    add_decayed_weights,
+    scale_by_learning_rate,
+    trace,
 )
 
 __all__ = ["sgd"]
 
 
-def sgd(lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-        weight_decay: float = 0.0, nesterov: bool = False) -> GradientTransformation:
+def sgd(
+    lr: LearningRate = 1e-3,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+) -> GradientTransformation:
     r"""Gradient descent, optionally with momentum, dampening, Nesterov and L2 weight decay.
 
     With :math:`\eta_t` = ``lr``, :math:`\mu` = ``momentum``, :math:`\tau` = ``dampening`` and
@@ -47,8 +57,7 @@ def sgd(lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
     dampening = _check_real("dampening", dampening)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError(
-            "Nesterov momentum requires a momentum and zero dampening "
-            f"(got momentum={momentum}, dampening={dampening})"
+            f"Nesterov momentum requires a momentum and zero dampening (got momentum={momentum}, dampening={dampening})"
         )
     links = []
     if weight_decay:

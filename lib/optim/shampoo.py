@@ -62,8 +62,10 @@ def shampoo_precondition(G, L, R, eps: float = 0.0) -> np.ndarray:
     if G.ndim != 2:
         raise ValueError(f"G must be a matrix, got shape {G.shape}")
     if np.shape(L) != (G.shape[0],) * 2 or np.shape(R) != (G.shape[1],) * 2:
-        raise ValueError(f"for G of shape {G.shape}, L must be {(G.shape[0],) * 2} and R {(G.shape[1],) * 2}; "
-                         f"got {np.shape(L)} and {np.shape(R)}")
+        raise ValueError(
+            f"for G of shape {G.shape}, L must be {(G.shape[0],) * 2} and R {(G.shape[1],) * 2}; "
+            f"got {np.shape(L)} and {np.shape(R)}"
+        )
     return matrix_power_psd(L, -0.25, eps) @ G @ matrix_power_psd(R, -0.25, eps)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Real
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -12,11 +13,15 @@ from lib.optim.base import GradientTransformation, check_grads
 from lib.tree import tree_map
 
 __all__ = [
-    "ScaleByLearningRateState", "TraceState",
-    "scale_by_learning_rate", "add_decayed_weights", "trace", "learning_rate_at",
+    "ScaleByLearningRateState",
+    "TraceState",
+    "scale_by_learning_rate",
+    "add_decayed_weights",
+    "trace",
+    "learning_rate_at",
 ]
 
-LearningRate = Union[float, Callable[[int], float]]
+LearningRate = float | Callable[[int], float]
 
 
 def _check_nonnegative(name: str, value: Any) -> float:
@@ -97,9 +102,11 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
     ``optax.add_decayed_weights(weight_decay, mask)``. Reference: :cite:t:`loshchilov2019decoupled`.
     """
     weight_decay = _check_nonnegative("weight_decay", weight_decay)
+
     def init(params):
         if mask is not None:
             from lib.optim.masking import resolve_mask
+
             resolve_mask(mask, params)  # fail early, with the path of the bad entry
         return ()
 
@@ -110,9 +117,14 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
         if mask is None:
             return tree_map(lambda g, p: np.asarray(g) + weight_decay * np.asarray(p), grads, params), state
         from lib.optim.masking import resolve_mask
+
         flags = resolve_mask(mask, params)
-        return tree_map(lambda g, p, m: np.asarray(g) + weight_decay * np.asarray(p) if m else np.array(g, copy=True),
-                        grads, params, flags), state
+        return tree_map(
+            lambda g, p, m: np.asarray(g) + weight_decay * np.asarray(p) if m else np.array(g, copy=True),
+            grads,
+            params,
+            flags,
+        ), state
 
     return GradientTransformation(init, update)
 
@@ -149,8 +161,7 @@ def trace(decay: float, dampening: float = 0.0, nesterov: bool = False) -> Gradi
         if state.count == 0:
             buf = tree_map(lambda g: np.array(g, copy=True), grads)
         else:
-            buf = tree_map(lambda b, g: decay * b + (1.0 - dampening) * np.asarray(g),
-                           state.momentum_buffer, grads)
+            buf = tree_map(lambda b, g: decay * b + (1.0 - dampening) * np.asarray(g), state.momentum_buffer, grads)
         if nesterov:
             updates = tree_map(lambda g, b: np.asarray(g) + decay * b, grads, buf)
         else:

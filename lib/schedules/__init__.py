@@ -12,20 +12,33 @@ writes into ``param_group["lr"]`` before update ``t`` when ``scheduler.step()`` 
 far, not on ``t``, so it is a small object fed the validation loss.
 """
 
-
 from lib.schedules.base import Schedule
-from lib.schedules.standard import (
-    constant_lr, step_lr, multi_step_lr, exponential_lr, cosine_annealing_lr, sgdr_position,
-    cosine_annealing_warm_restarts, linear_lr, polynomial_lr, lambda_lr, one_cycle_lr, cyclic_lr,
-)
 from lib.schedules.composite import (
-    sequential_lr, warmup_stable_decay,
+    sequential_lr,
+    warmup_stable_decay,
 )
 from lib.schedules.plateau import (
-    ReduceLROnPlateau, reduce_lr_on_plateau,
+    ReduceLROnPlateau,
+    reduce_lr_on_plateau,
+)
+from lib.schedules.standard import (
+    constant_lr,
+    cosine_annealing_lr,
+    cosine_annealing_warm_restarts,
+    cyclic_lr,
+    exponential_lr,
+    lambda_lr,
+    linear_lr,
+    multi_step_lr,
+    one_cycle_lr,
+    polynomial_lr,
+    sgdr_position,
+    step_lr,
 )
 from lib.schedules.tools import (
-    schedule_values, plot_schedule, lr_range_test,
+    lr_range_test,
+    plot_schedule,
+    schedule_values,
 )
 
 __all__ = [

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Integral, Real
-from typing import Callable
 
 import numpy as np
 
@@ -31,8 +31,10 @@ class Schedule:
         if t < 0:
             raise ValueError(f"{self.name}: the step must be >= 0 (0 is the first update), got {t}")
         if self.horizon is not None and t > self.horizon:
-            raise ValueError(f"{self.name}: tried to use step {t}; the schedule has "
-                             f"{self.horizon} total steps (torch raises here too)")
+            raise ValueError(
+                f"{self.name}: tried to use step {t}; the schedule has "
+                f"{self.horizon} total steps (torch raises here too)"
+            )
         return float(self.fn(t))
 
     def __repr__(self) -> str:
@@ -43,8 +45,9 @@ def _real(name, value, *, low=None, high=None, low_open=False, high_open=False, 
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
         raise ValueError(f"Invalid {name}: {value!r}. {name} must be a finite real number.")
     value = float(value)
-    bad = ((low is not None and (value <= low if low_open else value < low))
-           or (high is not None and (value >= high if high_open else value > high)))
+    bad = (low is not None and (value <= low if low_open else value < low)) or (
+        high is not None and (value >= high if high_open else value > high)
+    )
     if bad:
         raise ValueError(f"Invalid {name}: {value}. {what or name + ' is out of range'}.")
     return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Sequence
+from collections.abc import Sequence
 
 from lib.schedules.base import Schedule, _int, _lr, _real
 from lib.schedules.plateau import ReduceLROnPlateau
@@ -25,13 +25,17 @@ def sequential_lr(schedules: Sequence[Schedule], milestones: Sequence[int]) -> S
         raise ValueError("sequential_lr expects at least one schedule, but got no schedule.")
     for i, s in enumerate(schedules):
         if isinstance(s, ReduceLROnPlateau) or not callable(s):
-            raise ValueError(f"sequential_lr: the schedule at index {i} must be a function of the "
-                             f"step (reduce_lr_on_plateau needs losses and cannot be sequenced)")
+            raise ValueError(
+                f"sequential_lr: the schedule at index {i} must be a function of the "
+                f"step (reduce_lr_on_plateau needs losses and cannot be sequenced)"
+            )
     ms = [_int("milestone", m, low=1) for m in milestones]
     if len(ms) != len(schedules) - 1:
-        raise ValueError("sequential_lr expects number of schedules provided to be one more than the "
-                         f"number of milestone points, but got number of schedules {len(schedules)} "
-                         f"and the number of milestones to be equal to {len(ms)}")
+        raise ValueError(
+            "sequential_lr expects number of schedules provided to be one more than the "
+            f"number of milestone points, but got number of schedules {len(schedules)} "
+            f"and the number of milestones to be equal to {len(ms)}"
+        )
     if ms != sorted(ms):
         raise ValueError(f"milestones must be increasing, got {ms}")
 
@@ -44,13 +48,22 @@ def sequential_lr(schedules: Sequence[Schedule], milestones: Sequence[int]) -> S
         off = ms[i - 1] if i else 0
         end = ms[i] if i < len(ms) else math.inf
         inner += [off + b for b in getattr(s, "boundaries", ()) if off + b < end]
-    return Schedule(fn, "sequential_lr(" + ", ".join(getattr(s, "name", "f") for s in schedules) + ")",
-                    tuple(sorted(set(ms + inner))))
+    return Schedule(
+        fn,
+        "sequential_lr(" + ", ".join(getattr(s, "name", "f") for s in schedules) + ")",
+        tuple(sorted(set(ms + inner))),
+    )
 
 
-def warmup_stable_decay(base_lr: float, warmup_steps: int, stable_steps: int, decay_steps: int,
-                        start_factor: float = 1e-3, end_factor: float = 0.0,
-                        decay_shape: str = "linear") -> Schedule:
+def warmup_stable_decay(
+    base_lr: float,
+    warmup_steps: int,
+    stable_steps: int,
+    decay_steps: int,
+    start_factor: float = 1e-3,
+    end_factor: float = 0.0,
+    decay_shape: str = "linear",
+) -> Schedule:
     r"""Warmup-stable-decay (WSD): linear warmup, a long constant phase, a short decay.
 
     .. math::
@@ -65,11 +78,13 @@ def warmup_stable_decay(base_lr: float, warmup_steps: int, stable_steps: int, de
     base_lr = _lr(base_lr)
     W = _int("warmup_steps", warmup_steps)
     S, D = _int("stable_steps", stable_steps), _int("decay_steps", decay_steps, low=1)
-    a = _real("start_factor", start_factor, low=0.0, high=1.0, low_open=True,
-              what="start_factor must be in (0, 1]")
+    a = _real("start_factor", start_factor, low=0.0, high=1.0, low_open=True, what="start_factor must be in (0, 1]")
     b = _real("end_factor", end_factor, low=0.0, high=1.0, what="end_factor must be in [0, 1]")
-    shapes = {"linear": lambda x: 1 - x, "cosine": lambda x: (1 + math.cos(math.pi * x)) / 2,
-              "1-sqrt": lambda x: 1 - math.sqrt(x)}
+    shapes = {
+        "linear": lambda x: 1 - x,
+        "cosine": lambda x: (1 + math.cos(math.pi * x)) / 2,
+        "1-sqrt": lambda x: 1 - math.sqrt(x),
+    }
     if decay_shape not in shapes:
         raise ValueError(f"unknown decay_shape {decay_shape!r}; use one of {sorted(shapes)}")
     d = shapes[decay_shape]
@@ -81,5 +96,6 @@ def warmup_stable_decay(base_lr: float, warmup_steps: int, stable_steps: int, de
             return base_lr
         return base_lr * (b + (1 - b) * d(min(t - W - S, D) / D))
 
-    return Schedule(fn, f"warmup_stable_decay({W}, {S}, {D}, {decay_shape})",
-                    tuple(x for x in (W, W + S, W + S + D) if x > 0))
+    return Schedule(
+        fn, f"warmup_stable_decay({W}, {S}, {D}, {decay_shape})", tuple(x for x in (W, W + S, W + S + D) if x > 0)
+    )

@@ -5,11 +5,24 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import Counter
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from lib.schedules.base import Schedule, _int, _lr, _real
 
-__all__ = ["constant_lr", "step_lr", "multi_step_lr", "exponential_lr", "cosine_annealing_lr", "sgdr_position", "cosine_annealing_warm_restarts", "linear_lr", "polynomial_lr", "lambda_lr", "one_cycle_lr", "cyclic_lr"]
+__all__ = [
+    "constant_lr",
+    "step_lr",
+    "multi_step_lr",
+    "exponential_lr",
+    "cosine_annealing_lr",
+    "sgdr_position",
+    "cosine_annealing_warm_restarts",
+    "linear_lr",
+    "polynomial_lr",
+    "lambda_lr",
+    "one_cycle_lr",
+    "cyclic_lr",
+]
 
 
 def constant_lr(base_lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> Schedule:
@@ -21,11 +34,15 @@ def constant_lr(base_lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -
     Reference: :cite:t:`goyal2017accurate` (constant warmup).
     """
     base_lr = _lr(base_lr)
-    factor = _real("factor", factor, low=0.0, high=1.0,
-                   what="Constant multiplicative factor expected to be between 0 and 1")
+    factor = _real(
+        "factor", factor, low=0.0, high=1.0, what="Constant multiplicative factor expected to be between 0 and 1"
+    )
     total_iters = _int("total_iters", total_iters)
-    return Schedule(lambda t: base_lr * (factor + (t >= total_iters) * (1 - factor)),
-                    f"constant_lr(factor={factor:g}, total_iters={total_iters})", (total_iters,))
+    return Schedule(
+        lambda t: base_lr * (factor + (t >= total_iters) * (1 - factor)),
+        f"constant_lr(factor={factor:g}, total_iters={total_iters})",
+        (total_iters,),
+    )
 
 
 def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
@@ -38,8 +55,7 @@ def step_lr(base_lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
     """
     base_lr, step_size = _lr(base_lr), _int("step_size", step_size, low=1)
     gamma = _real("gamma", gamma, low=0.0, what="gamma must be >= 0")
-    return Schedule(lambda t: base_lr * gamma ** (t // step_size),
-                    f"step_lr(step_size={step_size}, gamma={gamma:g})")
+    return Schedule(lambda t: base_lr * gamma ** (t // step_size), f"step_lr(step_size={step_size}, gamma={gamma:g})")
 
 
 def multi_step_lr(base_lr: float, milestones: Sequence[int], gamma: float = 0.1) -> Schedule:
@@ -53,8 +69,11 @@ def multi_step_lr(base_lr: float, milestones: Sequence[int], gamma: float = 0.1)
     base_lr = _lr(base_lr)
     gamma = _real("gamma", gamma, low=0.0, what="gamma must be >= 0")
     ms = sorted(Counter(_int("milestone", m) for m in milestones).elements())
-    return Schedule(lambda t: base_lr * gamma ** bisect_right(ms, t),
-                    f"multi_step_lr(milestones={ms}, gamma={gamma:g})", tuple(sorted(set(ms))))
+    return Schedule(
+        lambda t: base_lr * gamma ** bisect_right(ms, t),
+        f"multi_step_lr(milestones={ms}, gamma={gamma:g})",
+        tuple(sorted(set(ms))),
+    )
 
 
 def exponential_lr(base_lr: float, gamma: float) -> Schedule:
@@ -67,7 +86,7 @@ def exponential_lr(base_lr: float, gamma: float) -> Schedule:
     """
     base_lr = _lr(base_lr)
     gamma = _real("gamma", gamma, low=0.0, what="gamma must be >= 0")
-    return Schedule(lambda t: base_lr * gamma ** t, f"exponential_lr(gamma={gamma:g})")
+    return Schedule(lambda t: base_lr * gamma**t, f"exponential_lr(gamma={gamma:g})")
 
 
 def cosine_annealing_lr(base_lr: float, T_max: int, eta_min: float = 0.0) -> Schedule:
@@ -82,8 +101,11 @@ def cosine_annealing_lr(base_lr: float, T_max: int, eta_min: float = 0.0) -> Sch
     """
     base_lr, T_max = _lr(base_lr), _int("T_max", T_max, low=1)
     eta_min = _real("eta_min", eta_min)
-    return Schedule(lambda t: eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T_max)) / 2,
-                    f"cosine_annealing_lr(T_max={T_max}, eta_min={eta_min:g})", (T_max,))
+    return Schedule(
+        lambda t: eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T_max)) / 2,
+        f"cosine_annealing_lr(T_max={T_max}, eta_min={eta_min:g})",
+        (T_max,),
+    )
 
 
 def sgdr_position(t: int, T_0: int, T_mult: int = 1) -> tuple[int, int]:
@@ -102,8 +124,7 @@ def sgdr_position(t: int, T_0: int, T_mult: int = 1) -> tuple[int, int]:
     return T_cur, T_i
 
 
-def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1,
-                                   eta_min: float = 0.0) -> Schedule:
+def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> Schedule:
     r"""Cosine annealing restarted at ``base_lr`` after periods :math:`T_0, T_0 m, T_0 m^2, \dots`.
 
     .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})(1 + \cos(\pi T_{cur} / T_i))
@@ -130,8 +151,7 @@ def cosine_annealing_warm_restarts(base_lr: float, T_0: int, T_mult: int = 1,
     return Schedule(fn, f"cosine_annealing_warm_restarts(T_0={T_0}, T_mult={T_mult})", tuple(starts))
 
 
-def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-              total_iters: int = 5) -> Schedule:
+def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5) -> Schedule:
     r"""Linear change of the factor from ``start_factor`` to ``end_factor`` over ``total_iters``
     steps, then constant (linear warmup when ``start_factor < end_factor``).
 
@@ -141,13 +161,23 @@ def linear_lr(base_lr: float, start_factor: float = 1.0 / 3, end_factor: float =
     ``linear_schedule``. Reference: :cite:t:`goyal2017accurate`.
     """
     base_lr = _lr(base_lr)
-    a = _real("start_factor", start_factor, low=0.0, high=1.0, low_open=True,
-              what="Starting multiplicative factor expected to be greater than 0 and less or equal to 1")
-    b = _real("end_factor", end_factor, low=0.0, high=1.0,
-              what="Ending multiplicative factor expected to be between 0 and 1")
+    a = _real(
+        "start_factor",
+        start_factor,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        what="Starting multiplicative factor expected to be greater than 0 and less or equal to 1",
+    )
+    b = _real(
+        "end_factor", end_factor, low=0.0, high=1.0, what="Ending multiplicative factor expected to be between 0 and 1"
+    )
     T = _int("total_iters", total_iters, low=1)
-    return Schedule(lambda t: base_lr * (a + (b - a) * min(T, t) / T),
-                    f"linear_lr(start_factor={a:.3g}, end_factor={b:.3g}, total_iters={T})", (T,))
+    return Schedule(
+        lambda t: base_lr * (a + (b - a) * min(T, t) / T),
+        f"linear_lr(start_factor={a:.3g}, end_factor={b:.3g}, total_iters={T})",
+        (T,),
+    )
 
 
 def polynomial_lr(base_lr: float, total_iters: int = 5, power: float = 1.0) -> Schedule:
@@ -160,8 +190,9 @@ def polynomial_lr(base_lr: float, total_iters: int = 5, power: float = 1.0) -> S
     """
     base_lr, T = _lr(base_lr), _int("total_iters", total_iters, low=1)
     power = _real("power", power, low=0.0, what="power must be >= 0")
-    return Schedule(lambda t: base_lr * (1.0 - min(T, t) / T) ** power,
-                    f"polynomial_lr(total_iters={T}, power={power:g})", (T,))
+    return Schedule(
+        lambda t: base_lr * (1.0 - min(T, t) / T) ** power, f"polynomial_lr(total_iters={T}, power={power:g})", (T,)
+    )
 
 
 def lambda_lr(base_lr: float, lr_lambda: Callable[[int], float]) -> Schedule:
@@ -184,9 +215,15 @@ def _anneal(start, end, pct, strategy):
     return (end - start) * pct + start
 
 
-def one_cycle_lr(max_lr: float, total_steps: int, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
+def one_cycle_lr(
+    max_lr: float,
+    total_steps: int,
+    pct_start: float = 0.3,
+    anneal_strategy: str = "cos",
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    three_phase: bool = False,
+) -> Schedule:
     r"""One cycle: up from ``max_lr/div_factor`` to ``max_lr``, then down to
     ``max_lr/(div_factor·final_div_factor)`` (three phases: down to the start first).
 
@@ -205,17 +242,19 @@ def one_cycle_lr(max_lr: float, total_steps: int, pct_start: float = 0.3,
     if anneal_strategy not in ("cos", "linear"):
         raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
     div_factor = _real("div_factor", div_factor, low=0.0, low_open=True, what="div_factor must be > 0")
-    final_div_factor = _real("final_div_factor", final_div_factor, low=0.0, low_open=True,
-                             what="final_div_factor must be > 0")
+    final_div_factor = _real(
+        "final_div_factor", final_div_factor, low=0.0, low_open=True, what="final_div_factor must be > 0"
+    )
     initial = max_lr / div_factor
     lrs = {"initial_lr": initial, "max_lr": max_lr, "min_lr": initial / final_div_factor}
     if three_phase:
-        phases = [(float(pct_start * total_steps) - 1, "initial_lr", "max_lr"),
-                  (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr"),
-                  (total_steps - 1, "initial_lr", "min_lr")]
+        phases = [
+            (float(pct_start * total_steps) - 1, "initial_lr", "max_lr"),
+            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr"),
+            (total_steps - 1, "initial_lr", "min_lr"),
+        ]
     else:
-        phases = [(float(pct_start * total_steps) - 1, "initial_lr", "max_lr"),
-                  (total_steps - 1, "max_lr", "min_lr")]
+        phases = [(float(pct_start * total_steps) - 1, "initial_lr", "max_lr"), (total_steps - 1, "max_lr", "min_lr")]
 
     def fn(t):
         start_step = 0.0
@@ -226,13 +265,19 @@ def one_cycle_lr(max_lr: float, total_steps: int, pct_start: float = 0.3,
             start_step = end_step
 
     bounds = tuple(max(0, math.floor(e) + 1) for e, _, _ in phases[:-1])
-    return Schedule(fn, f"one_cycle_lr(total_steps={total_steps}, pct_start={pct_start:g})",
-                    bounds, horizon=total_steps)
+    return Schedule(
+        fn, f"one_cycle_lr(total_steps={total_steps}, pct_start={pct_start:g})", bounds, horizon=total_steps
+    )
 
 
-def cyclic_lr(base_lr: float, max_lr: float, step_size_up: int = 2000,
-              step_size_down: int | None = None, mode: str = "triangular",
-              gamma: float = 1.0) -> Schedule:
+def cyclic_lr(
+    base_lr: float,
+    max_lr: float,
+    step_size_up: int = 2000,
+    step_size_down: int | None = None,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+) -> Schedule:
     r"""Cyclical learning rate: triangles between ``base_lr`` and ``max_lr``.
 
     .. math:: c = \lfloor 1 + t/L \rfloor,\ x = 1 + t/L - c,\
@@ -255,7 +300,7 @@ def cyclic_lr(base_lr: float, max_lr: float, step_size_up: int = 2000,
         cycle = math.floor(1 + t / total)
         x = 1.0 + t / total - cycle
         scale = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
-        s = 1.0 if mode == "triangular" else (1 / 2.0 ** (cycle - 1) if mode == "triangular2" else gamma ** t)
+        s = 1.0 if mode == "triangular" else (1 / 2.0 ** (cycle - 1) if mode == "triangular2" else gamma**t)
         return lo + (hi - lo) * scale * s
 
     return Schedule(fn, f"cyclic_lr(step_size_up={int(up)}, mode={mode})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,8 +35,9 @@ def plot_schedule(schedule, steps: int, ax=None, label=None, color=None, log=Fal
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     t = np.arange(int(steps))
-    line, = ax.plot(t, schedule_values(schedule, steps), label=label or getattr(schedule, "name", None),
-                    color=color, lw=1.6)
+    (line,) = ax.plot(
+        t, schedule_values(schedule, steps), label=label or getattr(schedule, "name", None), color=color, lw=1.6
+    )
     if marks:
         for b in getattr(schedule, "boundaries", ()):
             if 0 < b < steps:
@@ -48,9 +49,17 @@ def plot_schedule(schedule, steps: int, ax=None, label=None, color=None, log=Fal
     return ax
 
 
-def lr_range_test(loss_and_grad, params, make_optimizer, batches, lr_min: float = 1e-4,
-                  lr_max: float = 10.0, steps: int = 100, smoothing: float = 0.9,
-                  stop_factor: float = 4.0):
+def lr_range_test(
+    loss_and_grad,
+    params,
+    make_optimizer,
+    batches,
+    lr_min: float = 1e-4,
+    lr_max: float = 10.0,
+    steps: int = 100,
+    smoothing: float = 0.9,
+    stop_factor: float = 4.0,
+):
     r"""Smith's learning-rate range test: train once while the rate grows geometrically.
 
     .. math:: \eta_t = \eta_{\min}\,(\eta_{\max}/\eta_{\min})^{t/(N-1)}, \qquad
@@ -70,6 +79,7 @@ def lr_range_test(loss_and_grad, params, make_optimizer, batches, lr_min: float 
     tx = make_optimizer(sched)
     state = tx.init(params)
     from lib.optim import apply_updates
+
     lrs, out, avg, best = [], [], 0.0, math.inf
     for t, (X, y) in zip(range(steps), batches):
         loss, grads = loss_and_grad(params, X, y)

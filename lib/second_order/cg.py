@@ -18,7 +18,8 @@ array([0.090909, 0.636364])
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -93,8 +94,9 @@ class HFResult(NamedTuple):
     matvecs: int
 
 
-def hessian_free(model, params: dict, X, y, *, steps: int = 10, damping: float = 1.0,
-                 cg_iters: int = 50, decay: float = 0.95) -> HFResult:
+def hessian_free(
+    model, params: dict, X, y, *, steps: int = 10, damping: float = 1.0, cg_iters: int = 50, decay: float = 0.95
+) -> HFResult:
     r"""Hessian-free optimisation of ``model`` (an MLP of :mod:`lib.nn`) on the full batch ``(X, y)``.
 
     Each step runs truncated :func:`cg` on :math:`(G + \lambda I)\delta = -g`, warm-started
@@ -114,7 +116,7 @@ def hessian_free(model, params: dict, X, y, *, steps: int = 10, damping: float =
     for _ in range(int(steps)):
         g = curvature.flatten(grads)
         p = curvature.unflatten(w, params)
-        A = lambda v: curvature.ggn_vp(p, X, y, v) + lam * v
+        A = lambda v, p=p, lam=lam: curvature.ggn_vp(p, X, y, v) + lam * v
         res = cg(A, -g, decay * delta, max_iter=cg_iters, tol=1e-8)
         matvecs += res.iterations + 1
         delta = res.x
@@ -131,5 +133,4 @@ def hessian_free(model, params: dict, X, y, *, steps: int = 10, damping: float =
         else:
             delta = np.zeros_like(w)
         losses.append(loss)
-    return HFResult(curvature.unflatten(w, params), np.array(losses), np.array(dampings),
-                    np.array(iters), matvecs)
+    return HFResult(curvature.unflatten(w, params), np.array(losses), np.array(dampings), np.array(iters), matvecs)

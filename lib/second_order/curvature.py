@@ -31,14 +31,27 @@ contiguous block (what :func:`lib.second_order.kfac` factors).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
 
-__all__ = ["flatten", "unflatten", "layer_blocks", "forward", "hvp", "ggn_vp", "matrix",
-           "jacobians", "ggn", "fisher", "empirical_fisher", "per_example_grads",
-           "diagonal", "block_diagonal"]
+__all__ = [
+    "flatten",
+    "unflatten",
+    "layer_blocks",
+    "forward",
+    "hvp",
+    "ggn_vp",
+    "matrix",
+    "jacobians",
+    "ggn",
+    "fisher",
+    "empirical_fisher",
+    "per_example_grads",
+    "diagonal",
+    "block_diagonal",
+]
 
 
 def _layers(params: dict) -> int:
@@ -46,8 +59,9 @@ def _layers(params: dict) -> int:
     while f"W{L + 1}" in params:
         L += 1
     if L == 0 or any(f"b{l}" not in params for l in range(1, L + 1)):
-        raise ValueError(f"params must be an MLP's dict W1, b1, ..., WL, bL (from lib.nn.mlp(...).init), "
-                         f"got keys {sorted(params)}")
+        raise ValueError(
+            f"params must be an MLP's dict W1, b1, ..., WL, bL (from lib.nn.mlp(...).init), got keys {sorted(params)}"
+        )
     return L
 
 
@@ -72,7 +86,7 @@ def unflatten(v, like: dict) -> dict:
     for l in range(1, L + 1):
         for k in (f"W{l}", f"b{l}"):
             size = np.size(like[k])
-            out[k] = v[i:i + size].reshape(np.shape(like[k]))
+            out[k] = v[i : i + size].reshape(np.shape(like[k]))
             i += size
     return out
 
@@ -117,7 +131,7 @@ def _r_product(params, X, y, v, residual: bool) -> np.ndarray:
         RH = RZ * (pre[l - 1] > 0) if l < L else RZ
     P = _softmax(Z)
     RZL = RZs[-1]
-    RG = (P * RZL - P * np.sum(P * RZL, axis=1, keepdims=True)) / n       # Λ_i Jv / n
+    RG = (P * RZL - P * np.sum(P * RZL, axis=1, keepdims=True)) / n  # Λ_i Jv / n
     G = P.copy()
     G[np.arange(n), y] -= 1.0
     G /= n
@@ -183,12 +197,11 @@ def jacobians(params: dict, X) -> tuple[np.ndarray, np.ndarray]:
         G[:, c] = 1.0
         rows = {}
         for l in range(L, 0, -1):
-            rows[f"W{l}"] = inputs[l - 1][:, :, None] * G[:, None, :]          # (n, d_in, d_out)
+            rows[f"W{l}"] = inputs[l - 1][:, :, None] * G[:, None, :]  # (n, d_in, d_out)
             rows[f"b{l}"] = G
             if l > 1:
                 G = (G @ params[f"W{l}"].T) * (pre[l - 2] > 0)
-        J.append(np.concatenate([rows[k].reshape(n, -1) for l in range(1, L + 1)
-                                 for k in (f"W{l}", f"b{l}")], axis=1))
+        J.append(np.concatenate([rows[k].reshape(n, -1) for l in range(1, L + 1) for k in (f"W{l}", f"b{l}")], axis=1))
     return np.stack(J, axis=1), _softmax(Z)
 
 
@@ -197,7 +210,7 @@ def ggn(params: dict, X, y=None) -> np.ndarray:
     (positive semi-definite; it does not depend on the labels) :cite:p:`schraudolph2002fast,martens2020new`."""
     J, P = jacobians(params, X)
     n, C, N = J.shape
-    LJ = P[:, :, None] * J - P[:, :, None] * np.einsum("ic,icn->in", P, J)[:, None, :]   # Λ_i J_i
+    LJ = P[:, :, None] * J - P[:, :, None] * np.einsum("ic,icn->in", P, J)[:, None, :]  # Λ_i J_i
     return J.reshape(n * C, N).T @ LJ.reshape(n * C, N) / n
 
 
@@ -212,8 +225,8 @@ def fisher(params: dict, X, y=None) -> np.ndarray:
     for c in range(C):
         R = -P.copy()
         R[:, c] += 1.0
-        S = np.einsum("icn,ic->in", J, R)                  # scores of label c, (n, N)
-        F += (S * P[:, c:c + 1]).T @ S
+        S = np.einsum("icn,ic->in", J, R)  # scores of label c, (n, N)
+        F += (S * P[:, c : c + 1]).T @ S
     return F / n
 
 
@@ -253,7 +266,6 @@ def block_diagonal(M, blocks: list[slice]) -> np.ndarray:
     if M.ndim != 2 or M.shape[0] != M.shape[1]:
         raise ValueError(f"M must be a square matrix, got shape {M.shape}")
     covered = sum(b.stop - b.start for b in blocks)
-    if blocks[0].start != 0 or covered != M.shape[0] or any(
-            a.stop != b.start for a, b in zip(blocks, blocks[1:])):
+    if blocks[0].start != 0 or covered != M.shape[0] or any(a.stop != b.start for a, b in zip(blocks, blocks[1:])):
         raise ValueError("blocks must be consecutive slices covering 0..N exactly")
     return scipy.linalg.block_diag(*[M[b, b] for b in blocks])

@@ -54,12 +54,12 @@ def kfac_factors(params: dict, X, y=None, *, empirical: bool = False) -> list[tu
             raise ValueError("empirical=True needs the labels y")
         S = P.copy()
         S[np.arange(n), np.asarray(y)] -= 1.0
-        S = S[:, :, None]                                            # (n, C, 1)
+        S = S[:, :, None]  # (n, C, 1)
     else:
         sq = np.sqrt(P)
-        S = np.einsum("ic,cd->icd", sq, np.eye(C)) - P[:, :, None] * sq[:, None, :]   # (n, C, C)
+        S = np.einsum("ic,cd->icd", sq, np.eye(C)) - P[:, :, None] * sq[:, None, :]  # (n, C, C)
     factors = [None] * L
-    back = S                                                         # (n, d_l, k) columns
+    back = S  # (n, d_l, k) columns
     for l in range(L, 0, -1):
         a = np.hstack([inputs[l - 1], np.ones((n, 1))])
         A = a.T @ a / n
@@ -97,9 +97,20 @@ class KFACHistory(NamedTuple):
     params: dict
 
 
-def train_kfac(model, params: dict, X, y, *, epochs: int = 1, batch_size: int = 64, lr: float = 0.1,
-               damping: float = 1e-2, decay: float = 0.95, inverse_every: int = 1,
-               seed: int = 0) -> KFACHistory:
+def train_kfac(
+    model,
+    params: dict,
+    X,
+    y,
+    *,
+    epochs: int = 1,
+    batch_size: int = 64,
+    lr: float = 0.1,
+    damping: float = 1e-2,
+    decay: float = 0.95,
+    inverse_every: int = 1,
+    seed: int = 0,
+) -> KFACHistory:
     r"""Mini-batch K-FAC: exponential moving averages (``decay``) of the factors of each batch,
     the step :math:`\theta \leftarrow \theta - \text{lr}\cdot` :func:`kfac_direction`.
 
@@ -118,8 +129,14 @@ def train_kfac(model, params: dict, X, y, *, epochs: int = 1, batch_size: int = 
             loss, grads = model.loss_and_grad(params, xb, yb)
             if step % inverse_every == 0 or avg is None:
                 new = kfac_factors(params, xb)
-                avg = new if avg is None else [(decay * A + (1 - decay) * An, decay * G + (1 - decay) * Gn)
-                                               for (A, G), (An, Gn) in zip(avg, new)]
+                avg = (
+                    new
+                    if avg is None
+                    else [
+                        (decay * A + (1 - decay) * An, decay * G + (1 - decay) * Gn)
+                        for (A, G), (An, Gn) in zip(avg, new)
+                    ]
+                )
             d = kfac_direction(grads, avg, damping)
             params = {k: params[k] - lr * d[k] for k in params}
             elapsed += time.perf_counter() - t0

@@ -21,7 +21,7 @@ safeguarded cubic interpolation, :func:`cubic_interpolate`), itself a port of mi
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -53,8 +53,9 @@ def strong_wolfe_conditions(f0, f_t, t, gtd, gtd_t, c1: float = 1e-4, c2: float 
     return armijo(f0, f_t, t, gtd, c1) and bool(abs(gtd_t) <= -c2 * gtd)
 
 
-def backtracking(f: Callable, x, d, f0: float, g, *, t0: float = 1.0, rho: float = 0.5,
-                 c1: float = 1e-4, max_evals: int = 50):
+def backtracking(
+    f: Callable, x, d, f0: float, g, *, t0: float = 1.0, rho: float = 0.5, c1: float = 1e-4, max_evals: int = 50
+):
     r"""Backtracking Armijo line search: :math:`t = t_0, \rho t_0, \rho^2 t_0, \dots` until
     :math:`f(\theta + t d) \le f(\theta) + c_1 t\, g^\top d`. Returns ``(t, f_t, evals)``.
 
@@ -74,8 +75,10 @@ def backtracking(f: Callable, x, d, f0: float, g, *, t0: float = 1.0, rho: float
     x, d, g = (np.asarray(a, dtype=float) for a in (x, d, g))
     gtd = float(g @ d)
     if not gtd < 0:
-        raise ValueError(f"d is not a descent direction (g·d = {gtd:.3g} >= 0): backtracking cannot "
-                         "satisfy the Armijo condition; use -g or make the Hessian positive definite")
+        raise ValueError(
+            f"d is not a descent direction (g·d = {gtd:.3g} >= 0): backtracking cannot "
+            "satisfy the Armijo condition; use -g or make the Hessian positive definite"
+        )
     t = float(t0)
     for evals in range(1, max_evals + 1):
         f_t = float(f(x + t * d))
@@ -115,8 +118,19 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
     return (xmin_bound + xmax_bound) / 2.0
 
 
-def strong_wolfe(obj_func: Callable, x, t: float, d, f: float, g, gtd: float, c1: float = 1e-4,
-                 c2: float = 0.9, tolerance_change: float = 1e-9, max_ls: int = 25):
+def strong_wolfe(
+    obj_func: Callable,
+    x,
+    t: float,
+    d,
+    f: float,
+    g,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+):
     r"""A step size satisfying the strong Wolfe conditions, exactly as torch's L-BFGS finds it.
 
     ``obj_func(x, t, d) -> (f(x + t d), ∇f(x + t d))``. Bracketing: try :math:`t`; if Armijo
@@ -176,8 +190,7 @@ def strong_wolfe(obj_func: Callable, x, t: float, d, f: float, g, gtd: float, c1
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
-                              bracket[1], bracket_f[1], bracket_gtd[1])
+        t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1])
         eps = 0.1 * (max(bracket) - min(bracket))
         if min(max(bracket) - t, t - min(bracket)) < eps:
             if insuf_progress or t >= max(bracket) or t <= min(bracket):

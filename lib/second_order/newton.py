@@ -33,8 +33,7 @@ import numpy as np
 
 from lib.second_order.line_search import backtracking
 
-__all__ = ["newton_direction", "saddle_free_direction", "reduction_ratio", "update_damping",
-           "NewtonResult", "newton"]
+__all__ = ["newton_direction", "saddle_free_direction", "reduction_ratio", "update_damping", "NewtonResult", "newton"]
 
 
 def _g_H(g, H):
@@ -102,8 +101,9 @@ def reduction_ratio(f0: float, f1: float, g, H, delta) -> float:
     return float((f0 - f1) / predicted) if predicted > 0 else -1.0
 
 
-def update_damping(damping: float, rho: float, *, decrease: float = 2 / 3, increase: float = 3 / 2,
-                   min_damping: float = 1e-8) -> float:
+def update_damping(
+    damping: float, rho: float, *, decrease: float = 2 / 3, increase: float = 3 / 2, min_damping: float = 1e-8
+) -> float:
     r"""Levenberg-Marquardt rule: :math:`\lambda \leftarrow \tfrac23\lambda` if :math:`\rho > \tfrac34`,
     :math:`\tfrac32\lambda` if :math:`\rho < \tfrac14`, unchanged otherwise.
 
@@ -129,9 +129,18 @@ class NewtonResult(NamedTuple):
     evals: int
 
 
-def newton(objective, x0, *, steps: int = 20, damping: float = 0.0, adaptive: bool = False,
-           line_search: bool = False, saddle_free: bool = False, max_norm: float = 1e6,
-           tolerance_grad: float = 1e-12) -> NewtonResult:
+def newton(
+    objective,
+    x0,
+    *,
+    steps: int = 20,
+    damping: float = 0.0,
+    adaptive: bool = False,
+    line_search: bool = False,
+    saddle_free: bool = False,
+    max_norm: float = 1e6,
+    tolerance_grad: float = 1e-12,
+) -> NewtonResult:
     r"""Run (damped, line-searched, saddle-free) Newton from ``x0``.
 
     .. math:: \theta_{k+1} = \theta_k + t_k \delta_k, \qquad
@@ -181,7 +190,7 @@ def newton(objective, x0, *, steps: int = 20, damping: float = 0.0, adaptive: bo
             if adaptive:
                 rho = reduction_ratio(f, f_new, g, H, t * d)
                 lam = update_damping(lam, rho)
-                if not f_new < f:                # reject the step, retry with more damping
+                if not f_new < f:  # reject the step, retry with more damping
                     path.append(x.copy())
                     values.append(f)
                     continue

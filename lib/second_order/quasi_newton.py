@@ -27,8 +27,8 @@ compares every evaluated point with golden torch data to ~1e-12.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
@@ -84,8 +84,10 @@ def bfgs_update(H, s, y) -> np.ndarray:
     H, s, y = (np.asarray(a, dtype=float) for a in (H, s, y))
     ys = float(y @ s)
     if not ys > 0:
-        raise ValueError(f"the BFGS update needs y·s > 0 (curvature condition), got {ys:.3g}; "
-                         "use a Wolfe line search or skip the update")
+        raise ValueError(
+            f"the BFGS update needs y·s > 0 (curvature condition), got {ys:.3g}; "
+            "use a Wolfe line search or skip the update"
+        )
     rho = 1.0 / ys
     V = np.eye(len(s)) - rho * np.outer(s, y)
     return V @ H @ V.T + rho * np.outer(s, s)
@@ -136,9 +138,9 @@ class LBFGSState:
     n_iter: int = 0
     d: np.ndarray | None = None
     t: float | None = None
-    old_dirs: list = field(default_factory=list)      # y_i, oldest first
-    old_stps: list = field(default_factory=list)      # s_i
-    ro: list = field(default_factory=list)            # 1 / (y_i · s_i)
+    old_dirs: list = field(default_factory=list)  # y_i, oldest first
+    old_stps: list = field(default_factory=list)  # s_i
+    ro: list = field(default_factory=list)  # 1 / (y_i · s_i)
     H_diag: float = 1.0
     prev_flat_grad: np.ndarray | None = None
     prev_loss: float | None = None
@@ -158,14 +160,23 @@ def _check(lr, max_iter, max_eval, history_size, line_search_fn):
     if max_eval is None:
         max_eval = max_iter * 5 // 4
     if line_search_fn is not None and line_search_fn != "strong_wolfe":
-        raise RuntimeError("only 'strong_wolfe' is supported")     # torch's message
+        raise RuntimeError("only 'strong_wolfe' is supported")  # torch's message
     return max_eval
 
 
-def lbfgs_step(fun: Callable, x, state: LBFGSState, *, lr: float = 1.0, max_iter: int = 20,
-               max_eval: int | None = None, tolerance_grad: float = 1e-7,
-               tolerance_change: float = 1e-9, history_size: int = 100,
-               line_search_fn: str | None = None):
+def lbfgs_step(
+    fun: Callable,
+    x,
+    state: LBFGSState,
+    *,
+    lr: float = 1.0,
+    max_iter: int = 20,
+    max_eval: int | None = None,
+    tolerance_grad: float = 1e-7,
+    tolerance_change: float = 1e-9,
+    history_size: int = 100,
+    line_search_fn: str | None = None,
+):
     r"""One call of ``torch.optim.LBFGS.step(closure)``: up to ``max_iter`` L-BFGS iterations.
 
     ``fun(x) -> (loss, grad)`` plays the closure. Each iteration: :math:`d = -H_k g` by
@@ -247,8 +258,15 @@ def lbfgs_step(fun: Callable, x, state: LBFGSState, *, lr: float = 1.0, max_iter
         ls_func_evals = 0
         if line_search_fn is not None:
             loss, flat_grad, t, ls_func_evals = strong_wolfe(
-                lambda x_, t_, d_: _evaluate(fun, x_ + t_ * d_), x, t, d, loss, flat_grad, gtd,
-                max_ls=max_eval - current_evals)
+                lambda x_, t_, d_: _evaluate(fun, x_ + t_ * d_),
+                x,
+                t,
+                d,
+                loss,
+                flat_grad,
+                gtd,
+                max_ls=max_eval - current_evals,
+            )
             x = x + t * d
             opt_cond = np.abs(flat_grad).max() <= tolerance_grad
         else:

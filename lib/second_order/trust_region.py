@@ -27,8 +27,16 @@ from scipy.optimize import brentq
 
 from lib.second_order.newton import reduction_ratio
 
-__all__ = ["cauchy_point", "dogleg", "dogleg_path", "step_for_lambda", "lambda_for_radius",
-           "exact_step", "TrustRegionResult", "trust_region"]
+__all__ = [
+    "cauchy_point",
+    "dogleg",
+    "dogleg_path",
+    "step_for_lambda",
+    "lambda_for_radius",
+    "exact_step",
+    "TrustRegionResult",
+    "trust_region",
+]
 
 
 def _check(g, B, delta):
@@ -79,8 +87,9 @@ def dogleg(g, B, delta: float) -> np.ndarray:
     try:
         np.linalg.cholesky(B)
     except np.linalg.LinAlgError:
-        raise ValueError("the dogleg step needs a positive definite B; use exact_step or "
-                         "cauchy_point for an indefinite model") from None
+        raise ValueError(
+            "the dogleg step needs a positive definite B; use exact_step or cauchy_point for an indefinite model"
+        ) from None
     pB = -np.linalg.solve(B, g)
     if np.linalg.norm(pB) <= delta:
         return pB
@@ -88,7 +97,7 @@ def dogleg(g, B, delta: float) -> np.ndarray:
     nU = np.linalg.norm(pU)
     if nU >= delta:
         return delta / nU * pU
-    dp = pB - pU           # solve ||pU + tau dp|| = delta for tau in [0, 1]
+    dp = pB - pU  # solve ||pU + tau dp|| = delta for tau in [0, 1]
     a, b, c = dp @ dp, 2 * pU @ dp, pU @ pU - delta**2
     tau = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
     return pU + tau * dp
@@ -137,8 +146,8 @@ def lambda_for_radius(g, B, delta: float) -> float:
         return 0.0
     lo_eps = lo + 1e-12 * max(1.0, abs(lo))
     if norm(lo_eps) < delta:
-        return lo                                   # the hard case
-    hi = lo + math.sqrt(float(c2.sum())) / delta + 1.0    # norm(hi) < ||g|| / (hi - lo) <= delta
+        return lo  # the hard case
+    hi = lo + math.sqrt(float(c2.sum())) / delta + 1.0  # norm(hi) < ||g|| / (hi - lo) <= delta
     return float(brentq(lambda lam: norm(lam) - delta, lo_eps, hi, xtol=1e-15, rtol=1e-15))
 
 
@@ -177,9 +186,17 @@ class TrustRegionResult(NamedTuple):
 STEPS = {"cauchy": cauchy_point, "dogleg": dogleg, "exact": exact_step}
 
 
-def trust_region(objective, x0, *, steps: int = 30, delta0: float = 1.0, delta_max: float = 10.0,
-                 eta: float = 0.1, method: str = "exact", tolerance_grad: float = 1e-12
-                 ) -> TrustRegionResult:
+def trust_region(
+    objective,
+    x0,
+    *,
+    steps: int = 30,
+    delta0: float = 1.0,
+    delta_max: float = 10.0,
+    eta: float = 0.1,
+    method: str = "exact",
+    tolerance_grad: float = 1e-12,
+) -> TrustRegionResult:
     r"""The basic trust-region method (Algorithm 4.1 of :cite:t:`nocedal2006numerical`).
 
     Each step solves the subproblem with ``method`` (``"cauchy"``, ``"dogleg"``, ``"exact"``;

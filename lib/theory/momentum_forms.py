@@ -33,16 +33,25 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from lib.optim.transforms import LearningRate, learning_rate_at
 
 __all__ = [
-    "torch_step", "ema_step", "sign_flipped_step", "lr_inside_step", "heavy_ball_step",
-    "corrected_lr_inside_step", "classical_momentum_step", "nesterov_lookahead_step",
-    "FORMS", "initial_state", "run",
+    "torch_step",
+    "ema_step",
+    "sign_flipped_step",
+    "lr_inside_step",
+    "heavy_ball_step",
+    "corrected_lr_inside_step",
+    "classical_momentum_step",
+    "nesterov_lookahead_step",
+    "FORMS",
+    "initial_state",
+    "run",
 ]
 
 

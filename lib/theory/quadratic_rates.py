@@ -27,15 +27,25 @@ widgets and exercises use these functions.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["contraction_factor", "critical_learning_rate", "optimal_learning_rate",
-           "optimal_rate", "steps_to_tolerance", "empirical_rate",
-           "momentum_iteration_matrix", "momentum_eigenvalues", "momentum_contraction_factor",
-           "momentum_critical_learning_rate", "critical_momentum", "momentum_optimal_parameters",
-           "momentum_optimal_rate"]
+__all__ = [
+    "contraction_factor",
+    "critical_learning_rate",
+    "optimal_learning_rate",
+    "optimal_rate",
+    "steps_to_tolerance",
+    "empirical_rate",
+    "momentum_iteration_matrix",
+    "momentum_eigenvalues",
+    "momentum_contraction_factor",
+    "momentum_critical_learning_rate",
+    "critical_momentum",
+    "momentum_optimal_parameters",
+    "momentum_optimal_rate",
+]
 
 
 def _eigenvalues(eigenvalues: Sequence[float]) -> np.ndarray:
@@ -98,7 +108,7 @@ def steps_to_tolerance(kappa: float, tol: float) -> int:
     # guard against rounding in the logarithms: k must be the *smallest* integer that works
     while k > 0 and rho ** (k - 1) <= tol:
         k -= 1
-    while rho ** k > tol:
+    while rho**k > tol:
         k += 1
     return k
 
@@ -116,6 +126,7 @@ def empirical_rate(errors: Sequence[float], window: int) -> float:
 
 # --------------------------------------------------------------------------- momentum (chapter 4)
 
+
 def _momentum(momentum) -> np.ndarray:
     mu = np.asarray(momentum, dtype=float)
     if not np.all(np.isfinite(mu)) or np.any(mu < 0) or np.any(mu >= 1):
@@ -132,8 +143,7 @@ def _recurrence(lr, momentum, eigenvalue, nesterov: bool):
     return 1 + mu - x, mu + 0 * x
 
 
-def momentum_iteration_matrix(lr: float, momentum: float, eigenvalue: float,
-                              nesterov: bool = False) -> np.ndarray:
+def momentum_iteration_matrix(lr: float, momentum: float, eigenvalue: float, nesterov: bool = False) -> np.ndarray:
     r"""The :math:`2\times2` matrix that advances the error along one eigenvector by one step.
 
     On :math:`L = \tfrac12(\theta-\theta^\star)^\top H(\theta-\theta^\star)` with momentum, the
@@ -190,8 +200,7 @@ def momentum_contraction_factor(lr, momentum, eigenvalues: Sequence[float], nest
     return float(rho) if rho.ndim == 0 else rho
 
 
-def momentum_critical_learning_rate(momentum: float, eigenvalues: Sequence[float],
-                                    nesterov: bool = False) -> float:
+def momentum_critical_learning_rate(momentum: float, eigenvalues: Sequence[float], nesterov: bool = False) -> float:
     r"""The stability limit on :math:`\eta`: :math:`(2+2\mu)/\lambda_{\max}` for the heavy ball,
     :math:`(2+2\mu)/\big((1+2\mu)\lambda_{\max}\big)` for Nesterov (:math:`0 \le \mu < 1`)
     :cite:p:`polyak1964some,goh2017why`."""

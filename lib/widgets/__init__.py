@@ -33,8 +33,9 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -44,8 +45,10 @@ __all__ = ["Control", "Widget", "mode", "show", "live", "static_html", "render_p
 
 #: The environment variable that forces a form: ``static`` (the book build) or ``live``.
 ENV_VAR = "DESCENT_WIDGETS"
-CAPTION = ("Static preview: {n} precomputed frames. Run this notebook (launch button at the top, "
-           "or locally) for the live version.")
+CAPTION = (
+    "Static preview: {n} precomputed frames. Run this notebook (launch button at the top, "
+    "or locally) for the live version."
+)
 
 
 @dataclass(frozen=True)
@@ -65,20 +68,20 @@ class Control:
     values: tuple
     label: str
     default: Any
-    fmt: Union[str, Callable[[Any], str]] = "{:g}"
+    fmt: str | Callable[[Any], str] = "{:g}"
 
     def __post_init__(self):
         if not self.name.isidentifier():
-            raise ValueError(f"control name {self.name!r} must be a Python identifier "
-                             "(it is passed to compute as a keyword)")
+            raise ValueError(
+                f"control name {self.name!r} must be a Python identifier (it is passed to compute as a keyword)"
+            )
         object.__setattr__(self, "values", tuple(self.values))
         if not self.values:
             raise ValueError(f"control {self.name!r} has no values")
         if len(set(self.values)) != len(self.values):
             raise ValueError(f"control {self.name!r} has repeated values: {self.values}")
         if self.default not in self.values:
-            raise ValueError(f"control {self.name!r}: default {self.default!r} is not one of "
-                             f"its values {self.values}")
+            raise ValueError(f"control {self.name!r}: default {self.default!r} is not one of its values {self.values}")
 
     def format(self, value: Any) -> str:
         """The label shown for ``value``."""
@@ -108,7 +111,7 @@ class Widget:
     controls: tuple
     figsize: tuple = (7.0, 3.0)
     title: str = ""
-    style: Union[Callable[[], None], None] = field(default=None, compare=False)
+    style: Callable[[], None] | None = field(default=None, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "controls", tuple(self.controls))
@@ -194,8 +197,9 @@ def new_figure(widget: Widget) -> Figure:
     ``fig.set_layout_engine("constrained")``. The placeholder engine (rather than ``None``)
     keeps ``savefig`` from switching the course style's constrained layout back on.
     """
-    return Figure(figsize=widget.figsize,
-                  layout=PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True))
+    return Figure(
+        figsize=widget.figsize, layout=PlaceHolderLayoutEngine(adjust_compatible=True, colorbar_gridspec=True)
+    )
 
 
 def _figure_at(widget: Widget, values: dict) -> Figure:
@@ -211,9 +215,8 @@ def _png(fig: Figure, dpi: float, *, quantize: bool) -> bytes:
     """``fig`` as PNG bytes; ``quantize`` maps it to an adaptive 256-colour palette (about
     three times smaller for line plots and contours, indistinguishable at this size)."""
     buf = io.BytesIO()
-    if not quantize:           # live: speed first (zlib level 1 is ~2x faster, ~10% larger)
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
-                    pil_kwargs={"compress_level": 1})
+    if not quantize:  # live: speed first (zlib level 1 is ~2x faster, ~10% larger)
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"compress_level": 1})
         return buf.getvalue()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     from PIL import Image
@@ -256,8 +259,7 @@ update();})();"""
 
 
 def _esc(text: str) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def static_html(widget: Widget, *, dpi: float = 72) -> str:
@@ -282,10 +284,13 @@ def static_html(widget: Widget, *, dpi: float = 72) -> str:
         elapsed = time.perf_counter() - start
         # progress for a reader waiting in a kernel; the book build (DESCENT_WIDGETS=static)
         # stays quiet, because stderr would show on the page
-        if (not announced and elapsed * len(combos) / (i + 1) > 2.0 and i + 1 < len(combos)
-                and os.environ.get("DESCENT_WIDGETS") != "static"):
-            print(f"rendering {len(combos)} frames of {widget.title or 'a widget'}...",
-                  file=sys.stderr, flush=True)
+        if (
+            not announced
+            and elapsed * len(combos) / (i + 1) > 2.0
+            and i + 1 < len(combos)
+            and os.environ.get("DESCENT_WIDGETS") != "static"
+        ):
+            print(f"rendering {len(combos)} frames of {widget.title or 'a widget'}...", file=sys.stderr, flush=True)
             announced = True
     uid = "descent-w-" + uuid.uuid4().hex[:10]
     default_src = frames[default_index]
@@ -300,9 +305,9 @@ def static_html(widget: Widget, *, dpi: float = 72) -> str:
             f'<input type="range" id="{cid}" min="0" max="{len(c.values) - 1}" step="1" '
             f'value="{c.default_index}" style="vertical-align:middle"> '
             f'<output for="{cid}" style="font-family:monospace">{_esc(c.format(c.default))}</output>'
-            f"</span>")
-    title = (f'<div style="font-weight:bold;margin-bottom:.3em">{_esc(widget.title)}</div>'
-             if widget.title else "")
+            f"</span>"
+        )
+    title = f'<div style="font-weight:bold;margin-bottom:.3em">{_esc(widget.title)}</div>' if widget.title else ""
     script = _SCRIPT % {
         "id": json.dumps(uid),
         "frames": json.dumps(script_frames, separators=(",", ":")),
@@ -337,9 +342,13 @@ def live(widget: Widget, *, dpi: float = 80, cache_size: int = 64):
 
     sliders = {
         c.name: W.SelectionSlider(
-            options=list(zip(c.labels, c.values)), value=c.default, description=c.label,
-            continuous_update=True, style={"description_width": "initial"},
-            layout=W.Layout(width="min(100%, 26em)"))
+            options=list(zip(c.labels, c.values)),
+            value=c.default,
+            description=c.label,
+            continuous_update=True,
+            style={"description_width": "initial"},
+            layout=W.Layout(width="min(100%, 26em)"),
+        )
         for c in widget.controls
     }
     image = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
@@ -350,7 +359,7 @@ def live(widget: Widget, *, dpi: float = 80, cache_size: int = 64):
         with _rendering(widget):
             return _png(_figure_at(widget, dict(zip(sliders, combo))), dpi, quantize=False)
 
-    holding = []            # non-empty while update() moves several sliders at once
+    holding = []  # non-empty while update() moves several sliders at once
 
     def redraw(change=None) -> None:
         if holding:
@@ -363,7 +372,7 @@ def live(widget: Widget, *, dpi: float = 80, cache_size: int = 64):
 
     def update(**values) -> None:
         """Move the named sliders to ``values`` (on their grids) and redraw once."""
-        widget.values(**values)                     # raises on unknown names / off-grid values
+        widget.values(**values)  # raises on unknown names / off-grid values
         holding.append(True)
         try:
             for name, v in values.items():
@@ -375,8 +384,7 @@ def live(widget: Widget, *, dpi: float = 80, cache_size: int = 64):
     for s in sliders.values():
         s.observe(redraw, names="value")
     children = [W.HTML(f"<b>{_esc(widget.title)}</b>")] if widget.title else []
-    box = W.VBox(children + [W.HBox(list(sliders.values()), layout=W.Layout(flex_flow="row wrap")),
-                             image, message])
+    box = W.VBox(children + [W.HBox(list(sliders.values()), layout=W.Layout(flex_flow="row wrap")), image, message])
     box.sliders = sliders
     box.update = update
     redraw()
@@ -386,7 +394,10 @@ def live(widget: Widget, *, dpi: float = 80, cache_size: int = 64):
 def course_style():
     """The ``style`` argument of the course's widgets: :func:`lib.plotting.apply_style`,
     imported lazily (so that importing :mod:`lib.widgets` does not import the plotting module)."""
+
     def apply():
         from lib import plotting
+
         plotting.apply_style()
+
     return apply

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from matplotlib import ticker
@@ -29,9 +30,20 @@ from lib.plotting import power_of_ten_label
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "METHODS", "METHOD_STYLES", "RACE_FUNCTIONS", "LR_GRID", "make_optimizer", "race_learning_rate",
-    "RaceResult", "race", "draw_race", "race_widget",
-    "EffectiveSteps", "effective_steps", "draw_effective_steps", "effective_step_widget",
+    "METHODS",
+    "METHOD_STYLES",
+    "RACE_FUNCTIONS",
+    "LR_GRID",
+    "make_optimizer",
+    "race_learning_rate",
+    "RaceResult",
+    "race",
+    "draw_race",
+    "race_widget",
+    "EffectiveSteps",
+    "effective_steps",
+    "draw_effective_steps",
+    "effective_step_widget",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -82,10 +94,10 @@ def make_optimizer(method: str, lr: float) -> optim.GradientTransformation:
     return METHODS[method](lr)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _objective(name: str) -> functions.Objective:
     f = functions.get(name)
-    f.grad(f.start)            # compile once
+    f.grad(f.start)  # compile once
     f.value(f.start)
     return f
 
@@ -96,8 +108,7 @@ def _f_min(f: functions.Objective) -> float:
 
 def _run(f: functions.Objective, method: str, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The path and the gaps f(θ_t) − f* (inf after a divergence) of one run."""
-    path = optim.run(make_optimizer(method, lr), f.grad, np.array(f.start, dtype=float), steps,
-                     max_norm=1e6)
+    path = optim.run(make_optimizer(method, lr), f.grad, np.array(f.start, dtype=float), steps, max_norm=1e6)
     with np.errstate(over="ignore", invalid="ignore"):
         gaps = np.asarray(f.value(path.T), dtype=float) - _f_min(f)
     return path, gaps
@@ -111,9 +122,8 @@ def _score(gaps: np.ndarray, steps: int) -> float:
     return float(np.mean(np.log10(np.maximum(gaps, ARRIVED))))
 
 
-@functools.lru_cache(maxsize=None)
-def race_learning_rate(function: str, method: str, steps: int = RACE_STEPS,
-                       grid: tuple = LR_GRID) -> float:
+@functools.cache
+def race_learning_rate(function: str, method: str, steps: int = RACE_STEPS, grid: tuple = LR_GRID) -> float:
     r"""The learning rate from ``grid`` with the best score for ``method`` on ``function``.
 
     The score is the mean over the ``steps`` + 1 iterates of
@@ -139,17 +149,21 @@ class RaceResult(NamedTuple):
     """What :func:`race` returns; ``paths[i]`` has ``k_i + 1 <= steps + 1`` rows."""
 
     function: str
-    methods: tuple               # names, keys of METHODS
-    lrs: tuple                   # the learning rate each method ran with
-    lr_scale: float              # lrs = tuned learning rates × lr_scale
-    paths: tuple                 # (k_i + 1, 2) arrays
-    gaps: tuple                  # (k_i + 1,) arrays f(θ_t) − f*
-    diverged: tuple              # bool per method
+    methods: tuple  # names, keys of METHODS
+    lrs: tuple  # the learning rate each method ran with
+    lr_scale: float  # lrs = tuned learning rates × lr_scale
+    paths: tuple  # (k_i + 1, 2) arrays
+    gaps: tuple  # (k_i + 1,) arrays f(θ_t) − f*
+    diverged: tuple  # bool per method
     summary: str
 
 
-def race(function: str = "beale", methods: tuple = ("SGD", "Adagrad", "RMSprop", "Adam"),
-         lr_scale: float = 1.0, steps: int = RACE_STEPS) -> RaceResult:
+def race(
+    function: str = "beale",
+    methods: tuple = ("SGD", "Adagrad", "RMSprop", "Adam"),
+    lr_scale: float = 1.0,
+    steps: int = RACE_STEPS,
+) -> RaceResult:
     r"""Run ``methods`` on the test function ``function`` for ``steps`` steps, each at its tuned
     learning rate (:func:`race_learning_rate`) times ``lr_scale``.
 
@@ -163,7 +177,7 @@ def race(function: str = "beale", methods: tuple = ("SGD", "Adagrad", "RMSprop",
         raise ValueError(f"lr_scale must be a positive number, got {lr_scale!r}")
     methods = tuple(methods)
     for m in methods:
-        make_optimizer(m, 1.0)   # validates the name
+        make_optimizer(m, 1.0)  # validates the name
     f = _objective(function)
     lrs, paths, gaps, diverged = [], [], [], []
     for m in methods:
@@ -178,12 +192,15 @@ def race(function: str = "beale", methods: tuple = ("SGD", "Adagrad", "RMSprop",
     finals = {m: g[-1] for m, g, d in zip(methods, gaps, diverged) if not d}
     if finals:
         best = min(finals, key=finals.get)
-        summary = (f"{function}, learning rates ×{lr_scale:g} the tuned ones: lowest final loss "
-                   f"{best} (f − f* = {max(finals[best], 0.0):.1e})")
+        summary = (
+            f"{function}, learning rates ×{lr_scale:g} the tuned ones: lowest final loss "
+            f"{best} (f − f* = {max(finals[best], 0.0):.1e})"
+        )
     else:
         summary = f"{function}, learning rates ×{lr_scale:g} the tuned ones: every method diverged"
-    return RaceResult(function, methods, tuple(lrs), float(lr_scale), tuple(paths), tuple(gaps),
-                      tuple(diverged), summary)
+    return RaceResult(
+        function, methods, tuple(lrs), float(lr_scale), tuple(paths), tuple(gaps), tuple(diverged), summary
+    )
 
 
 def draw_race(result: RaceResult, fig) -> None:
@@ -193,8 +210,7 @@ def draw_race(result: RaceResult, fig) -> None:
     f = _objective(result.function)
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.1)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID, levels=18)
-    for m, lr, path, gap, div in zip(result.methods, result.lrs, result.paths, result.gaps,
-                                     result.diverged):
+    for m, lr, path, gap, div in zip(result.methods, result.lrs, result.paths, result.gaps, result.diverged):
         style = METHOD_STYLES[m]
         line = plotting.path(ax_path, path, color=style["color"], marker="", markersize=1.5)
         if line is not None:
@@ -220,8 +236,9 @@ RACE_GROUPS = {
 RACE_SCALES = (0.3, 1.0, 3.0)
 
 
-def _race_frame(function: str = "beale", group: str = "SGD, Adagrad, RMSprop, Adam",
-                lr_scale: float = 1.0) -> RaceResult:
+def _race_frame(
+    function: str = "beale", group: str = "SGD, Adagrad, RMSprop, Adam", lr_scale: float = 1.0
+) -> RaceResult:
     if group not in RACE_GROUPS:
         raise ValueError(f"group must be one of {list(RACE_GROUPS)}, got {group!r}")
     return race(function, RACE_GROUPS[group], lr_scale)
@@ -234,8 +251,7 @@ def race_widget() -> Widget:
         draw=draw_race,
         controls=(
             Control("function", RACE_FUNCTIONS, "function", default="beale", fmt="{}"),
-            Control("group", tuple(RACE_GROUPS), "optimizers", default="SGD, Adagrad, RMSprop, Adam",
-                    fmt="{}"),
+            Control("group", tuple(RACE_GROUPS), "optimizers", default="SGD, Adagrad, RMSprop, Adam", fmt="{}"),
             Control("lr_scale", RACE_SCALES, "η / tuned η", default=1.0),
         ),
         figsize=(7.5, 3.3),
@@ -262,14 +278,15 @@ class EffectiveSteps(NamedTuple):
     kappa: float
     beta2: float
     lr: float
-    steps: dict                  # method -> (T, 2) effective step sizes
-    gaps: dict                   # method -> (T + 1,) f(θ_t) − f*
-    gd_limit: float              # 2 / λ_max: the largest stable step of plain GD
+    steps: dict  # method -> (T, 2) effective step sizes
+    gaps: dict  # method -> (T + 1,) f(θ_t) − f*
+    gd_limit: float  # 2 / λ_max: the largest stable step of plain GD
     summary: str
 
 
-def effective_steps(kappa: float = 100, beta2: float = 0.999, lr: float = STEP_LR,
-                    steps: int = STEP_STEPS) -> EffectiveSteps:
+def effective_steps(
+    kappa: float = 100, beta2: float = 0.999, lr: float = STEP_LR, steps: int = STEP_STEPS
+) -> EffectiveSteps:
     r"""Effective per-coordinate step sizes on :math:`f(\theta) = \tfrac12(\theta_1^2 + \kappa\,\theta_2^2)`
     from :math:`\theta_0 = (1, 1)`, all three methods at the same ``lr``.
 
@@ -316,10 +333,10 @@ def effective_steps(kappa: float = 100, beta2: float = 0.999, lr: float = STEP_L
         gaps.flags.writeable = False
         out_steps[name], out_gaps[name] = eff, gaps
     ratio = {m: float(np.median(out_steps[m][-50:, 0] / out_steps[m][-50:, 1])) for m in out_steps}
-    summary = (f"κ = {kappa:g}, β₂ = {beta2:g}: step(θ₁)/step(θ₂) over the last 50 steps ≈ "
-               + ", ".join(f"{m} {r:.3g}" for m, r in ratio.items()))
-    return EffectiveSteps(float(kappa), float(beta2), float(lr), out_steps, out_gaps,
-                          2.0 / float(kappa), summary)
+    summary = f"κ = {kappa:g}, β₂ = {beta2:g}: step(θ₁)/step(θ₂) over the last 50 steps ≈ " + ", ".join(
+        f"{m} {r:.3g}" for m, r in ratio.items()
+    )
+    return EffectiveSteps(float(kappa), float(beta2), float(lr), out_steps, out_gaps, 2.0 / float(kappa), summary)
 
 
 def draw_effective_steps(data: EffectiveSteps, fig) -> None:
@@ -336,11 +353,17 @@ def draw_effective_steps(data: EffectiveSteps, fig) -> None:
     ax_step.set_yscale("log")
     ax_loss.set_yscale("log")
     top = max(float(g[0]) for g in data.gaps.values())
-    ax_loss.set_ylim(1e-16, top * 10)          # below 1e-16 the differences are rounding
+    ax_loss.set_ylim(1e-16, top * 10)  # below 1e-16 the differences are rounding
     ax_step.legend(loc="upper right", fontsize="x-small", frameon=False)
     ax_step.set_ylabel("effective step η/(√v+ε)")
-    _finish(fig, ax_step, ax_loss, data.summary + "\nsolid: θ₁ (curvature 1), dashed: θ₂ (curvature κ)",
-            "f(θ_t) − f*", xlabel_left="update t")
+    _finish(
+        fig,
+        ax_step,
+        ax_loss,
+        data.summary + "\nsolid: θ₁ (curvature 1), dashed: θ₂ (curvature κ)",
+        "f(θ_t) − f*",
+        xlabel_left="update t",
+    )
 
 
 def effective_step_widget() -> Widget:
@@ -360,7 +383,6 @@ def effective_step_widget() -> Widget:
 
 # --------------------------------------------------------------------------------------------
 # Shared layout
-
 
 
 def _log_axis(ax) -> None:
@@ -385,7 +407,4 @@ def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: 
     _log_axis(ax_right)
     ax_right.xaxis.set_major_locator(ticker.MaxNLocator(3, integer=True))
     fig.suptitle(title, fontsize="small")
-    fig.subplots_adjust(left=0.09, right=0.975, bottom=0.15, top=0.86 if "\n" in title else 0.88,
-                        wspace=0.3)
-
-
+    fig.subplots_adjust(left=0.09, right=0.975, bottom=0.15, top=0.86 if "\n" in title else 0.88, wspace=0.3)

@@ -24,9 +24,20 @@ from lib import gradcheck
 from lib.plotting import power_of_ten_label
 from lib.widgets import Control, Widget, course_style
 
-__all__ = ["StepSizeStudy", "step_size_study", "draw_step_size_study", "step_size_widget",
-           "worked_example", "worked_example_trace", "graph_layout", "draw_graph",
-           "GraphStep", "graph_step", "draw_graph_step", "graph_explorer_widget"]
+__all__ = [
+    "StepSizeStudy",
+    "step_size_study",
+    "draw_step_size_study",
+    "step_size_widget",
+    "worked_example",
+    "worked_example_trace",
+    "graph_layout",
+    "draw_graph",
+    "GraphStep",
+    "graph_step",
+    "draw_graph_step",
+    "graph_explorer_widget",
+]
 
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000")
 
@@ -35,7 +46,7 @@ COLORS = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#00
 
 #: f = sin at x = 1: f' = cos 1, |f| = |f''| = sin 1, |f'''| = cos 1.
 X0 = 1.0
-STEPS = tuple(10.0 ** -k for k in range(1, 11))
+STEPS = tuple(10.0**-k for k in range(1, 11))
 H_GRID = np.logspace(-15, 0, 61)
 PRECISIONS = ("float64", "float32")
 METHODS = ("forward", "central")
@@ -44,19 +55,19 @@ METHODS = ("forward", "central")
 class StepSizeStudy(NamedTuple):
     """What :func:`step_size_study` returns."""
 
-    method: str                  # "forward" or "central"
-    precision: str               # "float64" or "float32"
-    eps: float                   # machine epsilon of the precision
-    h: float                     # the chosen step
-    estimate: float              # the difference quotient at h
-    exact: float                 # f'(x) = cos 1
-    error: float                 # |estimate - exact|
-    truncation: float            # the model's truncation term at h
-    roundoff: float              # the model's round-off term at h
-    h_star: float                # the step that minimises the model
-    grid: np.ndarray             # steps of the sweep
-    errors: np.ndarray           # measured |error| over the sweep
-    model: np.ndarray            # truncation + round-off over the sweep
+    method: str  # "forward" or "central"
+    precision: str  # "float64" or "float32"
+    eps: float  # machine epsilon of the precision
+    h: float  # the chosen step
+    estimate: float  # the difference quotient at h
+    exact: float  # f'(x) = cos 1
+    error: float  # |estimate - exact|
+    truncation: float  # the model's truncation term at h
+    roundoff: float  # the model's round-off term at h
+    h_star: float  # the step that minimises the model
+    grid: np.ndarray  # steps of the sweep
+    errors: np.ndarray  # measured |error| over the sweep
+    model: np.ndarray  # truncation + round-off over the sweep
     summary: str
 
 
@@ -84,22 +95,35 @@ def step_size_study(h: float = 1e-5, method: str = "central", precision: str = "
     eps = float(np.finfo(dtype).eps)
     exact = math.cos(X0)
     estimate = float(gradcheck.difference_quotient(np.sin, X0, h, method=method, dtype=dtype))
-    errors = np.abs(gradcheck.difference_quotient(np.sin, X0, H_GRID, method=method, dtype=dtype)
-                    .astype(float) - exact)
+    errors = np.abs(gradcheck.difference_quotient(np.sin, X0, H_GRID, method=method, dtype=dtype).astype(float) - exact)
     f = dict(eps=eps, f0=math.sin(X0), f2=math.sin(X0), f3=math.cos(X0))
     model = gradcheck.error_model(H_GRID, method, **f)
     h_star = gradcheck.optimal_step(method, **f)
     truncation, roundoff = _model_terms(h, method, eps)
     error = abs(estimate - exact)
     dominant = "truncation" if truncation > roundoff else "round-off"
-    summary = (f"{method} difference in {precision}, h = {h:.0e}: error {error:.1e} "
-               f"({dominant} dominates; best h ≈ {h_star:.0e})")
+    summary = (
+        f"{method} difference in {precision}, h = {h:.0e}: error {error:.1e} "
+        f"({dominant} dominates; best h ≈ {h_star:.0e})"
+    )
     for a in (errors, model):
         a.flags.writeable = False
-    return StepSizeStudy(method, precision, eps, float(h), estimate, exact, error, truncation, roundoff,
-                         h_star, H_GRID, errors, model, summary)
-
-
+    return StepSizeStudy(
+        method,
+        precision,
+        eps,
+        float(h),
+        estimate,
+        exact,
+        error,
+        truncation,
+        roundoff,
+        h_star,
+        H_GRID,
+        errors,
+        model,
+        summary,
+    )
 
 
 def _log_axis(axis, numticks=6):
@@ -113,24 +137,52 @@ def draw_step_size_study(s: StepSizeStudy, fig) -> None:
     predicted best step h* and the chosen h."""
     ax = fig.subplots()
     trunc, round_off = _model_terms(s.grid, s.method, s.eps)
-    ax.loglog(s.grid, np.where(s.errors > 0, s.errors, np.nan), "o-", ms=2.5, lw=1, color=COLORS[0],
-              label="measured error", zorder=3)
+    ax.loglog(
+        s.grid,
+        np.where(s.errors > 0, s.errors, np.nan),
+        "o-",
+        ms=2.5,
+        lw=1,
+        color=COLORS[0],
+        label="measured error",
+        zorder=3,
+    )
     ax.loglog(s.grid, s.model, "-", lw=2.5, alpha=0.35, color=COLORS[1], label="model = truncation + round-off")
-    ax.loglog(s.grid, trunc, "--", lw=1, color=COLORS[3],
-              label="truncation " + ("h|f″|/2" if s.method == "forward" else "h²|f‴|/6"))
-    ax.loglog(s.grid, round_off, ":", lw=1.2, color=COLORS[4],
-              label="round-off " + ("2ε|f|/h" if s.method == "forward" else "ε|f|/h"))
+    ax.loglog(
+        s.grid,
+        trunc,
+        "--",
+        lw=1,
+        color=COLORS[3],
+        label="truncation " + ("h|f″|/2" if s.method == "forward" else "h²|f‴|/6"),
+    )
+    ax.loglog(
+        s.grid,
+        round_off,
+        ":",
+        lw=1.2,
+        color=COLORS[4],
+        label="round-off " + ("2ε|f|/h" if s.method == "forward" else "ε|f|/h"),
+    )
     ax.axvline(s.h_star, color="0.3", ls="-.", lw=1, label=f"predicted best h* = {s.h_star:.0e}")
-    ax.plot([s.h], [max(s.error, 1e-17)], "o", ms=10, mfc="none", mec=COLORS[2], mew=2,
-            label=f"chosen h = {s.h:.0e}", zorder=4)
+    ax.plot(
+        [s.h],
+        [max(s.error, 1e-17)],
+        "o",
+        ms=10,
+        mfc="none",
+        mec=COLORS[2],
+        mew=2,
+        label=f"chosen h = {s.h:.0e}",
+        zorder=4,
+    )
     ax.set_ylim(1e-14, 1e6)
     ax.set_xlim(1e-15, 1)
     _log_axis(ax.xaxis)
     _log_axis(ax.yaxis)
     ax.set_xlabel("step h")
     ax.set_ylabel("|error| of the derivative")
-    ax.legend(loc="upper center", fontsize=7.5, frameon=False, ncol=2, handlelength=1.8,
-              columnspacing=1.0)
+    ax.legend(loc="upper center", fontsize=7.5, frameon=False, ncol=2, handlelength=1.8, columnspacing=1.0)
     fig.suptitle(s.summary, fontsize="medium")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.14, top=0.9)
 
@@ -153,6 +205,7 @@ def step_size_widget() -> Widget:
 
 # --------------------------------------------------------------------------------------------
 # 2. The computational graph of the worked example, forward then backward
+
 
 def worked_example(x1, x2):
     r"""The running example of :cite:t:`baydin2018automatic`:
@@ -192,8 +245,16 @@ def graph_layout(t: AD.Trace) -> dict:
     return pos
 
 
-def draw_graph(ax, t: AD.Trace, *, values=True, adjoints: dict | None = None,
-               highlight: tuple = (), highlight_edge: tuple | None = None, edge_text: str = "") -> None:
+def draw_graph(
+    ax,
+    t: AD.Trace,
+    *,
+    values=True,
+    adjoints: dict | None = None,
+    highlight: tuple = (),
+    highlight_edge: tuple | None = None,
+    edge_text: str = "",
+) -> None:
     r"""Draw the computational graph of trace ``t`` on ``ax`` with matplotlib.
 
     Each node shows its label and operation, its value when ``values`` is true (or a set of
@@ -216,24 +277,51 @@ def draw_graph(ax, t: AD.Trace, *, values=True, adjoints: dict | None = None,
         hot = id(v) in highlight
         edge = COLORS[2] if hot else ("0.35" if id(v) in known else "0.7")
         face = "#e8f4ee" if hot else ("#fff4e0" if id(v) in adjoints else "white")
-        boxes[id(v)] = ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8.5, zorder=3,
-                               bbox=dict(boxstyle="round,pad=0.35", fc=face, ec=edge, lw=2 if hot else 1))
+        boxes[id(v)] = ax.text(
+            x,
+            y,
+            "\n".join(lines),
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            zorder=3,
+            bbox=dict(boxstyle="round,pad=0.35", fc=face, ec=edge, lw=2 if hot else 1),
+        )
     for v in t.nodes:
         for p in v.parents:
             if p.op == "const":
                 continue
             hot = highlight_edge == (id(p), id(v))
-            head, tail = (p, v) if hot else (v, p)           # the adjoint flows child -> parent
-            ax.annotate("", xy=pos[id(head)], xytext=pos[id(tail)], zorder=1,
-                        arrowprops=dict(arrowstyle="-|>", mutation_scale=11, lw=2.2 if hot else 1.0,
-                                        color=COLORS[1] if hot else "0.55", shrinkA=1, shrinkB=1,
-                                        patchA=boxes[id(tail)].get_bbox_patch(),
-                                        patchB=boxes[id(head)].get_bbox_patch()))
+            head, tail = (p, v) if hot else (v, p)  # the adjoint flows child -> parent
+            ax.annotate(
+                "",
+                xy=pos[id(head)],
+                xytext=pos[id(tail)],
+                zorder=1,
+                arrowprops=dict(
+                    arrowstyle="-|>",
+                    mutation_scale=11,
+                    lw=2.2 if hot else 1.0,
+                    color=COLORS[1] if hot else "0.55",
+                    shrinkA=1,
+                    shrinkB=1,
+                    patchA=boxes[id(tail)].get_bbox_patch(),
+                    patchB=boxes[id(head)].get_bbox_patch(),
+                ),
+            )
             if hot and edge_text:
                 (x0, y0), (x1, y1) = pos[id(p)], pos[id(v)]
-                ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, edge_text, ha="center", va="bottom",
-                        fontsize=8, color=COLORS[1], zorder=4,
-                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+                ax.text(
+                    (x0 + x1) / 2,
+                    (y0 + y1) / 2 + 0.12,
+                    edge_text,
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    color=COLORS[1],
+                    zorder=4,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85),
+                )
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
@@ -245,15 +333,15 @@ class GraphStep(NamedTuple):
     """What :func:`graph_step` returns: the state of the two passes after ``step`` steps."""
 
     step: int
-    phase: str                   # "start", "forward" or "backward"
-    known: frozenset             # ids of nodes whose values are computed
-    adjoints: dict               # id -> adjoint accumulated so far
-    highlight: tuple             # ids of the node(s) just computed or updated
-    edge: tuple | None           # (parent id, child id) of the backward update just made
-    edge_text: str               # the local derivative on that edge
-    equation: str                # the line of the trace or the adjoint table just executed
-    n_steps: int                 # the last step index
-    trace: AD.Trace              # the trace the ids refer to
+    phase: str  # "start", "forward" or "backward"
+    known: frozenset  # ids of nodes whose values are computed
+    adjoints: dict  # id -> adjoint accumulated so far
+    highlight: tuple  # ids of the node(s) just computed or updated
+    edge: tuple | None  # (parent id, child id) of the backward update just made
+    edge_text: str  # the local derivative on that edge
+    equation: str  # the line of the trace or the adjoint table just executed
+    n_steps: int  # the last step index
+    trace: AD.Trace  # the trace the ids refer to
 
 
 def graph_step(step: int = 0, x1: float = 2.0, x2: float = 5.0) -> GraphStep:
@@ -272,14 +360,33 @@ def graph_step(step: int = 0, x1: float = 2.0, x2: float = 5.0) -> GraphStep:
         raise ValueError(f"step must be between 0 and {n_steps}, got {step}")
     by_label = {t.labels[id(v)]: v for v in nodes}
     if step == 0:
-        return GraphStep(0, "start", frozenset(), {}, (), None, "",
-                         "step 0: the graph of the program, nothing evaluated yet", n_steps, t)
+        return GraphStep(
+            0,
+            "start",
+            frozenset(),
+            {},
+            (),
+            None,
+            "",
+            "step 0: the graph of the program, nothing evaluated yet",
+            n_steps,
+            t,
+        )
     if step <= n_forward:
         known = frozenset(id(v) for v in nodes[:step])
         row = t.forward_rows[step - 1]
-        return GraphStep(step, "forward", known, {}, (id(nodes[step - 1]),), None, "",
-                         f"forward {step}/{n_forward}:  {row.label} = {row.expression} = {row.value:.4f}",
-                         n_steps, t)
+        return GraphStep(
+            step,
+            "forward",
+            known,
+            {},
+            (id(nodes[step - 1]),),
+            None,
+            "",
+            f"forward {step}/{n_forward}:  {row.label} = {row.expression} = {row.value:.4f}",
+            n_steps,
+            t,
+        )
     known = frozenset(id(v) for v in nodes)
     adjoints: dict = {}
     k = step - n_forward
@@ -289,25 +396,56 @@ def graph_step(step: int = 0, x1: float = 2.0, x2: float = 5.0) -> GraphStep:
     target = by_label[r.target]
     bar = f"{r.target[0]}\u0304{r.target[1:]}"
     if r.source == "y":
-        return GraphStep(step, "backward", known, adjoints, (id(target),), None, "",
-                         f"backward 1/{n_backward}:  seed {bar} = ∂y/∂y = 1", n_steps, t)
+        return GraphStep(
+            step,
+            "backward",
+            known,
+            adjoints,
+            (id(target),),
+            None,
+            "",
+            f"backward 1/{n_backward}:  seed {bar} = ∂y/∂y = 1",
+            n_steps,
+            t,
+        )
     source = by_label[r.source]
     sbar = f"{r.source[0]}\u0304{r.source[1:]}"
     plus = "" if r.first else f"{bar} + "
-    equation = (f"backward {k}/{n_backward}:  {bar} = {plus}{sbar} × ∂{r.source}/∂{r.target}"
-                f" = {plus}{sbar} × {r.partial_text} = {r.total:.4f}")
-    return GraphStep(step, "backward", known, adjoints, (id(target),), (id(target), id(source)),
-                     f"∂{r.source}/∂{r.target} = {r.partial:.3g}", equation, n_steps, t)
+    equation = (
+        f"backward {k}/{n_backward}:  {bar} = {plus}{sbar} × ∂{r.source}/∂{r.target}"
+        f" = {plus}{sbar} × {r.partial_text} = {r.total:.4f}"
+    )
+    return GraphStep(
+        step,
+        "backward",
+        known,
+        adjoints,
+        (id(target),),
+        (id(target), id(source)),
+        f"∂{r.source}/∂{r.target} = {r.partial:.3g}",
+        equation,
+        n_steps,
+        t,
+    )
 
 
 def draw_graph_step(s: GraphStep, fig) -> None:
     """The graph with the values and adjoints known at this step; the step's equation above."""
     ax = fig.subplots()
-    draw_graph(ax, s.trace, values=s.known, adjoints=s.adjoints, highlight=s.highlight,
-               highlight_edge=s.edge, edge_text=s.edge_text)
-    title = {"start": "f(x₁, x₂) = ln x₁ + x₁x₂ − sin x₂ at (2, 5)",
-             "forward": "forward pass: compute and store every value",
-             "backward": "backward pass: adjoints v̄ = ∂y/∂v, from the output back"}[s.phase]
+    draw_graph(
+        ax,
+        s.trace,
+        values=s.known,
+        adjoints=s.adjoints,
+        highlight=s.highlight,
+        highlight_edge=s.edge,
+        edge_text=s.edge_text,
+    )
+    title = {
+        "start": "f(x₁, x₂) = ln x₁ + x₁x₂ − sin x₂ at (2, 5)",
+        "forward": "forward pass: compute and store every value",
+        "backward": "backward pass: adjoints v̄ = ∂y/∂v, from the output back",
+    }[s.phase]
     fig.suptitle(title, fontsize="medium")
     fig.text(0.5, 0.03, s.equation, ha="center", fontsize=9.5, family="DejaVu Sans")
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.12, top=0.9)
@@ -324,5 +462,3 @@ def graph_explorer_widget() -> Widget:
         title="Reverse mode on the worked example, step by step",
         style=course_style(),
     )
-
-

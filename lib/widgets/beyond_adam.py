@@ -24,8 +24,15 @@ from lib import optim
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "NS_COEFFICIENT_SETS", "NSSpectrum", "test_matrix", "newton_schulz_spectrum", "draw_newton_schulz",
-    "newton_schulz_widget", "UpdateMagnitudes", "update_magnitudes", "draw_update_magnitudes",
+    "NS_COEFFICIENT_SETS",
+    "NSSpectrum",
+    "test_matrix",
+    "newton_schulz_spectrum",
+    "draw_newton_schulz",
+    "newton_schulz_widget",
+    "UpdateMagnitudes",
+    "update_magnitudes",
+    "draw_update_magnitudes",
     "lion_adam_widget",
 ]
 
@@ -83,8 +90,9 @@ def newton_schulz_spectrum(coefficients=(3.4445, -4.775, 2.0315), steps: int = 5
     curve = grid.copy()
     for _ in range(steps):
         curve = a * curve + b * curve**3 + c * curve**5
-    return NSSpectrum(coefficients, int(steps), sigma_in, sigma_out, grid, curve,
-                      float(np.max(np.abs(sigma_out - 1.0))))
+    return NSSpectrum(
+        coefficients, int(steps), sigma_in, sigma_out, grid, curve, float(np.max(np.abs(sigma_out - 1.0)))
+    )
 
 
 def draw_newton_schulz(data: NSSpectrum, fig) -> None:
@@ -99,8 +107,7 @@ def draw_newton_schulz(data: NSSpectrum, fig) -> None:
     ax_map.legend(fontsize="x-small", frameon=False, loc="upper left")
     idx = np.arange(1, len(data.sigma_in) + 1)
     ax_sv.semilogy(idx, data.sigma_in, "s", color="0.55", ms=3.5, label="before: G/‖G‖_F")
-    ax_sv.semilogy(idx, np.maximum(data.sigma_out, 1e-6), "o", color="#0072B2", ms=4,
-                   label="after Newton–Schulz")
+    ax_sv.semilogy(idx, np.maximum(data.sigma_out, 1e-6), "o", color="#0072B2", ms=4, label="after Newton–Schulz")
     ax_sv.axhline(1.0, color="0.4", lw=0.8, linestyle="--")
     ax_sv.set(xlabel="index i (largest first)", ylabel="σᵢ", ylim=(1e-3, 3))
     ax_sv.legend(fontsize="x-small", frameon=False, loc="lower left")
@@ -114,8 +121,10 @@ def newton_schulz_widget() -> Widget:
     return Widget(
         compute=lambda coefficients, steps: newton_schulz_spectrum(NS_COEFFICIENT_SETS[coefficients], steps),
         draw=draw_newton_schulz,
-        controls=(Control("steps", NS_STEPS, "Newton–Schulz steps k", default=5, fmt="{:d}"),
-                  Control("coefficients", names, "coefficients", default=names[0], fmt="{}")),
+        controls=(
+            Control("steps", NS_STEPS, "Newton–Schulz steps k", default=5, fmt="{:d}"),
+            Control("coefficients", names, "coefficients", default=names[0], fmt="{}"),
+        ),
         figsize=(7.5, 3.2),
         title="Newton–Schulz on a 32×16 matrix with singular values from 1 to 1e-2",
         style=course_style(),
@@ -124,6 +133,7 @@ def newton_schulz_widget() -> Widget:
 
 # --------------------------------------------------------------------------------------------
 # Lion vs Adam, coordinate by coordinate
+
 
 class UpdateMagnitudes(NamedTuple):
     scale: np.ndarray  # the mean gradient of each coordinate (log-spaced)
@@ -167,8 +177,9 @@ def update_magnitudes(noise: float = 1.0, step: int = 10, seed: int = 0) -> Upda
         ua, sa = adam.update(g, sa, p)
         ul, sl = lion.update(g, sl, p)
     ua, ul = np.abs(ua), np.abs(ul)
-    return UpdateMagnitudes(scale, ua, ul, float(noise), int(step), float(np.sqrt(np.mean(ua**2))),
-                            float(np.sqrt(np.mean(ul**2))))
+    return UpdateMagnitudes(
+        scale, ua, ul, float(noise), int(step), float(np.sqrt(np.mean(ua**2))), float(np.sqrt(np.mean(ul**2)))
+    )
 
 
 def draw_update_magnitudes(data: UpdateMagnitudes, fig) -> None:
@@ -188,8 +199,10 @@ def lion_adam_widget() -> Widget:
     return Widget(
         compute=update_magnitudes,
         draw=draw_update_magnitudes,
-        controls=(Control("noise", NOISES, "gradient noise / signal", default=1.0),
-                  Control("step", MAG_STEPS, "step t", default=10, fmt="{:d}")),
+        controls=(
+            Control("noise", NOISES, "gradient noise / signal", default=1.0),
+            Control("step", MAG_STEPS, "step t", default=10, fmt="{:d}"),
+        ),
         figsize=(6.5, 3.0),
         title="Per-coordinate update size: Adam rescales, Lion takes the sign",
         style=course_style(),

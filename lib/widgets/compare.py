@@ -29,15 +29,45 @@ from lib import compare, functions
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "RACE_OPTIMIZERS", "RACE_FUNCTIONS", "RACE_STEPS", "RACE_BUDGET", "RACE_SEEDS", "RACE_JITTER", "STYLES", "RaceResult", "race",
-    "race_frame", "draw_race", "race_widget", "GROUPS", "SeedBands", "seed_bands", "draw_seed_bands",
-    "seed_band_widget", "ProfileAt", "profile_at", "draw_profile", "profile_widget", "default_rows",
+    "RACE_OPTIMIZERS",
+    "RACE_FUNCTIONS",
+    "RACE_STEPS",
+    "RACE_BUDGET",
+    "RACE_SEEDS",
+    "RACE_JITTER",
+    "STYLES",
+    "RaceResult",
+    "race",
+    "race_frame",
+    "draw_race",
+    "race_widget",
+    "GROUPS",
+    "SeedBands",
+    "seed_bands",
+    "draw_seed_bands",
+    "seed_band_widget",
+    "ProfileAt",
+    "profile_at",
+    "draw_profile",
+    "profile_widget",
+    "default_rows",
 ]
 
 #: The contestants of the race: the named optimizers of chapters 01-05 (a fixed list, so that the
 #: figures stay readable when later chapters add optimizers to lib.optim).
-RACE_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "adamax",
-                   "nadam", "radam", "adabelief")
+RACE_OPTIMIZERS = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "adamax",
+    "nadam",
+    "radam",
+    "adabelief",
+)
 RACE_FUNCTIONS = ("ravine", "saddle", "beale")
 RACE_STEPS = 300
 #: Trials per optimizer in the race's tuning (the same for every optimizer).
@@ -90,7 +120,7 @@ RACE_SEEDS = 3
 RACE_JITTER = 0.05
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def race(function: str = "ravine", optimizers: tuple = RACE_OPTIMIZERS, steps: int = RACE_STEPS) -> RaceResult:
     r"""Every optimizer on ``function`` through :func:`lib.compare.protocol`: the learning rate
     chosen from :data:`RACE_BUDGET` log-spaced values in :data:`RACE_LR_RANGE` (lowest final
@@ -109,8 +139,13 @@ def race(function: str = "ravine", optimizers: tuple = RACE_OPTIMIZERS, steps: i
     unknown = [name for name in optimizers if name not in registry]
     if unknown:
         raise ValueError(f"unknown optimizers {unknown}; lib.optim has {sorted(registry)}")
-    rows = compare.protocol([problem], {name: registry[name] for name in optimizers}, budget=RACE_BUDGET,
-                            seeds=RACE_SEEDS, lr_range=RACE_LR_RANGE)
+    rows = compare.protocol(
+        [problem],
+        {name: registry[name] for name in optimizers},
+        budget=RACE_BUDGET,
+        seeds=RACE_SEEDS,
+        lr_range=RACE_LR_RANGE,
+    )
     lrs, paths, gaps, hits = {}, {}, {}, {}
     for name in optimizers:
         lr = next(r["lr"] for r in rows if r["optimizer"] == name and r["phase"] == "final")
@@ -162,17 +197,21 @@ def draw_race(frame: RaceFrame, fig) -> None:
     ax_gap.set_xlabel("step t")
     ax_gap.set_ylabel("f(θ_t) − f*")
     ax_gap.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize="x-small", frameon=False)
-    fig.suptitle(f"{r.function}: every optimizer at its own tuned learning rate, step {t} of {RACE_STEPS}",
-                 fontsize="small")
+    fig.suptitle(
+        f"{r.function}: every optimizer at its own tuned learning rate, step {t} of {RACE_STEPS}", fontsize="small"
+    )
     fig.subplots_adjust(left=0.08, right=0.84, bottom=0.15, top=0.9, wspace=0.3)
 
 
 def race_widget() -> Widget:
     """Function × step over :func:`race_frame`: the classic animations as a frame scrubber (12 frames)."""
     return Widget(
-        compute=race_frame, draw=draw_race,
-        controls=(Control("function", RACE_FUNCTIONS, "function", default="ravine", fmt="{}"),
-                  Control("t", RACE_FRAMES, "step t", default=30, fmt="{:d}")),
+        compute=race_frame,
+        draw=draw_race,
+        controls=(
+            Control("function", RACE_FUNCTIONS, "function", default="ravine", fmt="{}"),
+            Control("t", RACE_FRAMES, "step t", default=30, fmt="{:d}"),
+        ),
         figsize=(8.0, 3.3),
         title="The optimizer race, regenerated: paths and losses up to step t",
         style=course_style(),
@@ -230,18 +269,19 @@ def draw_seed_bands(data: SeedBands, fig) -> None:
     for name, med in data.median.items():
         st = _style(name)
         s = data.steps[name]
-        ax.fill_between(s, np.minimum(data.q25[name], 1e6), np.minimum(data.q75[name], 1e6),
-                        color=st["color"], alpha=0.18, lw=0)
-        ax.plot(s, np.where(np.isfinite(med), med, np.nan), lw=1.5,
-                label=f"{name} ({data.setting[name]})", **st)
+        ax.fill_between(
+            s, np.minimum(data.q25[name], 1e6), np.minimum(data.q75[name], 1e6), color=st["color"], alpha=0.18, lw=0
+        )
+        ax.plot(s, np.where(np.isfinite(med), med, np.nan), lw=1.5, label=f"{name} ({data.setting[name]})", **st)
     if math.isfinite(data.target):
         ax.axhline(data.target, color="0.3", lw=0.8, linestyle=(0, (1, 3)), label="target")
     ax.set_yscale("log")
     ax.set_xlabel("update step")
     ax.set_ylabel("validation loss")
     n = max(data.n.values())
-    ax.set_title(f"{data.problem}: median and interquartile band over {n} seeds, each at its tuned setting",
-                 fontsize="small")
+    ax.set_title(
+        f"{data.problem}: median and interquartile band over {n} seeds, each at its tuned setting", fontsize="small"
+    )
     ax.legend(loc="upper right", fontsize="x-small", frameon=False)
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 
@@ -252,8 +292,10 @@ def default_rows() -> tuple:
     ravine, every optimizer of :data:`RACE_OPTIMIZERS`, budget 6, 3 seeds (a few seconds)."""
     registry = compare.named_optimizers()
     opts = {k: registry[k] for k in RACE_OPTIMIZERS}
-    problems = [compare.least_squares_problem(1e3, steps=150),
-                compare.objective_problem(functions.get("ravine"), steps=300, jitter=RACE_JITTER)]
+    problems = [
+        compare.least_squares_problem(1e3, steps=150),
+        compare.objective_problem(functions.get("ravine"), steps=300, jitter=RACE_JITTER),
+    ]
     rows = []
     for p, lr_range in zip(problems, [(1e-4, 1.0), RACE_LR_RANGE]):
         rows += compare.protocol([p], opts, budget=6, seeds=3, lr_range=lr_range, keep_curves=True)
@@ -275,15 +317,20 @@ def seed_band_widget(rows=None, targets: dict | None = None) -> Widget:
             raise ValueError(f"group must be one of {list(GROUPS)}, got {group!r}")
         return _bands(problem, group)
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def _bands(problem, group):
         return seed_bands(rows, problem, GROUPS[group], targets.get(problem, math.nan))
 
     return Widget(
-        compute=compute, draw=draw_seed_bands,
-        controls=(Control("problem", problems, "problem", default=problems[0], fmt="{}"),
-                  Control("group", tuple(GROUPS), "optimizers", default="per-parameter", fmt="{}")),
-        figsize=(7.0, 3.4), title="Tuned optimizers over several seeds", style=course_style(),
+        compute=compute,
+        draw=draw_seed_bands,
+        controls=(
+            Control("problem", problems, "problem", default=problems[0], fmt="{}"),
+            Control("group", tuple(GROUPS), "optimizers", default="per-parameter", fmt="{}"),
+        ),
+        figsize=(7.0, 3.4),
+        title="Tuned optimizers over several seeds",
+        style=course_style(),
     )
 
 
@@ -308,15 +355,13 @@ def profile_at(costs: dict, tau: float, taus=None) -> ProfileAt:
     grid = np.geomspace(1.0, 100.0, 120) if taus is None else np.asarray(taus, dtype=float)
     prof = compare.performance_profile(costs, grid)
     at = compare.performance_profile(costs, [tau])
-    return ProfileAt(grid, prof, float(tau), {m: float(v[0]) for m, v in at.items()},
-                     len(next(iter(costs.values()))))
+    return ProfileAt(grid, prof, float(tau), {m: float(v[0]) for m, v in at.items()}, len(next(iter(costs.values()))))
 
 
 def draw_profile(data: ProfileAt, fig) -> None:
     """Left: the profiles with a vertical line at τ; right: ρ_s(τ) per method, sorted."""
     ax_prof, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1)})
-    compare.plot_performance_profile(ax_prof, data.profile, data.taus,
-                                     styles={m: _style(m) for m in data.profile})
+    compare.plot_performance_profile(ax_prof, data.profile, data.taus, styles={m: _style(m) for m in data.profile})
     ax_prof.axvline(data.tau, color="#D55E00", lw=1)
     order = sorted(data.rho, key=lambda m: (-data.rho[m], m))
     y = np.arange(len(order))[::-1]
@@ -326,8 +371,11 @@ def draw_profile(data: ProfileAt, fig) -> None:
     ax_bar.set_xlim(0, 1)
     ax_bar.set_xlabel(f"ρ(τ = {data.tau:g})")
     ax_prof.set_xlabel("τ")
-    fig.suptitle(f"Performance profile over {data.n_problems} problems: the fraction on which each method "
-                 f"is within a factor τ of the best", fontsize="small")
+    fig.suptitle(
+        f"Performance profile over {data.n_problems} problems: the fraction on which each method "
+        f"is within a factor τ of the best",
+        fontsize="small",
+    )
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.35)
 
 
@@ -339,12 +387,15 @@ def profile_widget(costs: dict | None = None) -> Widget:
         costs = compare.cost_table(compare.summarize(list(rows)), "steps_to_target_median")
     costs = {m: dict(c) for m, c in costs.items()}
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def compute(tau=2.0):
         return profile_at(costs, tau)
 
     return Widget(
-        compute=compute, draw=draw_profile,
+        compute=compute,
+        draw=draw_profile,
         controls=(Control("tau", TAUS, "τ", default=2.0),),
-        figsize=(7.5, 3.3), title="Performance profile: slide τ", style=course_style(),
+        figsize=(7.5, 3.3),
+        title="Performance profile: slide τ",
+        style=course_style(),
     )

@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple
 
 import numpy as np
 from matplotlib import ticker
 
 from lib import functions, optim
-from lib.theory import quadratic_rates
 from lib.plotting import power_of_ten_label
+from lib.theory import quadratic_rates
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "QuadraticRun", "quadratic_run", "draw_quadratic_run", "quadratic_learning_rate_widget",
-    "RosenbrockRun", "rosenbrock_run", "draw_rosenbrock_run", "rosenbrock_widget",
+    "QuadraticRun",
+    "quadratic_run",
+    "draw_quadratic_run",
+    "quadratic_learning_rate_widget",
+    "RosenbrockRun",
+    "rosenbrock_run",
+    "draw_rosenbrock_run",
+    "rosenbrock_widget",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -39,11 +45,11 @@ QUADRATIC_STEPS = 50
 CONTOUR_GRID = 120
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _quadratic(kappa: float) -> functions.Objective:
     """The quadratic with eigenvalues (1, κ), its eigenbasis rotated by 30°, compiled."""
     f = functions.quadratic((1.0, float(kappa)), angle=QUADRATIC_ANGLE)
-    f.grad(f.start)                      # compile value and gradient once, not per slider move
+    f.grad(f.start)  # compile value and gradient once, not per slider move
     f.value(f.start)
     return f
 
@@ -51,25 +57,24 @@ def _quadratic(kappa: float) -> functions.Objective:
 class QuadraticRun(NamedTuple):
     """What :func:`quadratic_run` returns (``k`` = number of steps made, ``k <= steps``)."""
 
-    kappa: float                 # condition number λ_max / λ_min
-    lr: float                    # η
-    eta_lambda_max: float        # η λ_max
-    optimal: bool                # η = 2 / (λ_min + λ_max)
-    eigenvalues: np.ndarray      # (2,) λ_min, λ_max
-    path: np.ndarray             # (k + 1, 2) iterates θ_0 ... θ_k
-    losses: np.ndarray           # (k + 1,) f(θ_t) - f* (f* = 0)
-    predicted_rate: float        # ρ = max_i |1 - η λ_i|: ‖θ_t - θ*‖ shrinks (or grows) by ρ per step
-    measured_rate: float         # (‖θ_k - θ*‖ / ‖θ_{k/2} - θ*‖)^(1 / (k - k/2)), over the second half
-    diverged: bool               # the error grew (measured rate > 1) or the run overflowed
-    summary: str                 # the sentence the figure's title shows
+    kappa: float  # condition number λ_max / λ_min
+    lr: float  # η
+    eta_lambda_max: float  # η λ_max
+    optimal: bool  # η = 2 / (λ_min + λ_max)
+    eigenvalues: np.ndarray  # (2,) λ_min, λ_max
+    path: np.ndarray  # (k + 1, 2) iterates θ_0 ... θ_k
+    losses: np.ndarray  # (k + 1,) f(θ_t) - f* (f* = 0)
+    predicted_rate: float  # ρ = max_i |1 - η λ_i|: ‖θ_t - θ*‖ shrinks (or grows) by ρ per step
+    measured_rate: float  # (‖θ_k - θ*‖ / ‖θ_{k/2} - θ*‖)^(1 / (k - k/2)), over the second half
+    diverged: bool  # the error grew (measured rate > 1) or the run overflowed
+    summary: str  # the sentence the figure's title shows
 
 
 def _rate_text(rate: float) -> str:
     return f"{rate:.3f}" if rate < 0.9995 else f"{rate:.4f}"
 
 
-def quadratic_run(kappa: float = 10, eta_lambda_max: Union[float, str] = 1.0,
-                  steps: int = QUADRATIC_STEPS) -> QuadraticRun:
+def quadratic_run(kappa: float = 10, eta_lambda_max: float | str = 1.0, steps: int = QUADRATIC_STEPS) -> QuadraticRun:
     r"""Gradient descent on :math:`f(\theta) = \tfrac12\theta^\top H\theta`, eigenvalues
     :math:`(1, \kappa)`, with :math:`\eta = ` ``eta_lambda_max`` :math:`/\lambda_{\max}`.
 
@@ -100,19 +105,34 @@ def quadratic_run(kappa: float = 10, eta_lambda_max: Union[float, str] = 1.0,
     diverged = bool(overflowed or not measured <= 1.0)
     for a in (path, losses):
         a.flags.writeable = False
-    eta_text = (f"optimal η = 2/(λ_min+λ_max), η λ_max = {lr * lam_max:.2f}" if optimal
-                else f"η λ_max = {lr * lam_max:g}")
+    eta_text = (
+        f"optimal η = 2/(λ_min+λ_max), η λ_max = {lr * lam_max:.2f}" if optimal else f"η λ_max = {lr * lam_max:g}"
+    )
     if diverged:
-        verdict = (f"diverges: the error grows ×{_rate_text(measured)} per step"
-                   if math.isfinite(measured) and not overflowed else f"diverges (overflow at step {k})")
+        verdict = (
+            f"diverges: the error grows ×{_rate_text(measured)} per step"
+            if math.isfinite(measured) and not overflowed
+            else f"diverges (overflow at step {k})"
+        )
     else:
         how = "oscillates, converges" if lr * lam_max > 1.0 + 1e-12 else "converges"
         if predicted > 0.95:
             how += " slowly"
         verdict = f"{how} at rate {_rate_text(measured)} per step"
     summary = f"κ = {kappa:g}, {eta_text}: {verdict}"
-    return QuadraticRun(float(kappa), lr, lr * lam_max, optimal, np.array(f.eigenvalues),
-                        path, losses, predicted, measured, diverged, summary)
+    return QuadraticRun(
+        float(kappa),
+        lr,
+        lr * lam_max,
+        optimal,
+        np.array(f.eigenvalues),
+        path,
+        losses,
+        predicted,
+        measured,
+        diverged,
+        summary,
+    )
 
 
 def draw_quadratic_run(run: QuadraticRun, fig) -> None:
@@ -133,27 +153,38 @@ def draw_quadratic_run(run: QuadraticRun, fig) -> None:
     plotting.loss_curve(ax_loss, np.where(positive, run.losses, np.nan), label="f(θ_t) − f*")
     with np.errstate(over="ignore", under="ignore"):
         envelope = run.losses[0] * run.predicted_rate ** (2.0 * steps)
-    ax_loss.plot(steps, envelope, "--", color=plotting.COLORS[1], lw=1.4, zorder=3,
-                 label=f"predicted f(θ₀)ρ²ᵗ, ρ = {_rate_text(run.predicted_rate)}")
+    ax_loss.plot(
+        steps,
+        envelope,
+        "--",
+        color=plotting.COLORS[1],
+        lw=1.4,
+        zorder=3,
+        label=f"predicted f(θ₀)ρ²ᵗ, ρ = {_rate_text(run.predicted_rate)}",
+    )
     finite = run.losses[np.isfinite(run.losses) & positive]
     if finite.size:
         ax_loss.set_ylim(max(finite.min(), 1e-12) / 3, finite.max() * 3)
-    ax_loss.legend(loc="upper left" if run.diverged else "upper right", fontsize="small",
-                   frameon=False)
+    ax_loss.legend(loc="upper left" if run.diverged else "upper right", fontsize="small", frameon=False)
     _finish(fig, ax_path, ax_loss, run.summary)
 
 
 def quadratic_learning_rate_widget() -> Widget:
     """κ and η λ_max sliders over :func:`quadratic_run`: slow, optimal, oscillating, divergent."""
-    for kappa in KAPPAS:           # compile every objective now (about 30 ms each), not mid-drag
+    for kappa in KAPPAS:  # compile every objective now (about 30 ms each), not mid-drag
         _quadratic(kappa)
     return Widget(
         compute=quadratic_run,
         draw=draw_quadratic_run,
         controls=(
             Control("kappa", KAPPAS, "condition number κ", default=10),
-            Control("eta_lambda_max", ETA_LAMBDA_MAX, "η · λ_max", default=1.0,
-                    fmt=lambda v: v if isinstance(v, str) else f"{v:g}"),
+            Control(
+                "eta_lambda_max",
+                ETA_LAMBDA_MAX,
+                "η · λ_max",
+                default=1.0,
+                fmt=lambda v: v if isinstance(v, str) else f"{v:g}",
+            ),
         ),
         figsize=(7.5, 3.2),
         title="Gradient descent on a quadratic: the learning rate against the curvature",
@@ -174,18 +205,17 @@ CONVERGED_WITHIN = 1e-2
 class RosenbrockRun(NamedTuple):
     """What :func:`rosenbrock_run` returns (``k`` = number of steps made, ``k <= steps``)."""
 
-    lr: float                    # η
-    start: np.ndarray            # (2,) θ_0
-    path: np.ndarray             # (k + 1, 2) iterates θ_0 ... θ_k
-    losses: np.ndarray           # (k + 1,) f(θ_t) - f* (f* = 0)
-    outcome: str                 # "converged", "crawling", "bouncing" or "diverged"
-    diverged_at: Optional[int]   # the step at which the run overflowed, else None
-    distance: float              # ‖θ_k - (1, 1)‖ (inf if diverged)
-    summary: str                 # the sentence the figure's title shows
+    lr: float  # η
+    start: np.ndarray  # (2,) θ_0
+    path: np.ndarray  # (k + 1, 2) iterates θ_0 ... θ_k
+    losses: np.ndarray  # (k + 1,) f(θ_t) - f* (f* = 0)
+    outcome: str  # "converged", "crawling", "bouncing" or "diverged"
+    diverged_at: int | None  # the step at which the run overflowed, else None
+    distance: float  # ‖θ_k - (1, 1)‖ (inf if diverged)
+    summary: str  # the sentence the figure's title shows
 
 
-def rosenbrock_run(lr: float = 1e-3, start: tuple = (-1.0, 0.5),
-                   steps: int = ROSENBROCK_STEPS) -> RosenbrockRun:
+def rosenbrock_run(lr: float = 1e-3, start: tuple = (-1.0, 0.5), steps: int = ROSENBROCK_STEPS) -> RosenbrockRun:
     r"""Gradient descent on Rosenbrock's :math:`f(x, y) = (1-x)^2 + 100(y-x^2)^2` from ``start``.
 
     Outcomes: *converged* (within 0.01 of the minimum (1, 1)), *crawling* (f still decreasing
@@ -213,18 +243,18 @@ def rosenbrock_run(lr: float = 1e-3, start: tuple = (-1.0, 0.5),
         if distance < CONVERGED_WITHIN:
             outcome = "converged"
             summary = f"η = {lr:g}: converged to within {distance:.1g} of (1, 1) in {k} steps"
-        elif np.all(np.diff(losses[-max(k // 10, 2):]) <= 0):
+        elif np.all(np.diff(losses[-max(k // 10, 2) :]) <= 0):
             outcome = "crawling"
-            summary = (f"η = {lr:g}: still crawling along the valley after {k} steps, "
-                       f"at ({x:.2f}, {y:.2f})")
+            summary = f"η = {lr:g}: still crawling along the valley after {k} steps, at ({x:.2f}, {y:.2f})"
         else:
             outcome = "bouncing"
-            summary = (f"η = {lr:g}: bouncing across the valley, not converging "
-                       f"(f = {losses[-1]:.2g} at the end, {losses.min():.2g} at best)")
+            summary = (
+                f"η = {lr:g}: bouncing across the valley, not converging "
+                f"(f = {losses[-1]:.2g} at the end, {losses.min():.2g} at best)"
+            )
     for a in (path, losses):
         a.flags.writeable = False
-    return RosenbrockRun(float(lr), np.array(start, dtype=float), path, losses, outcome,
-                         diverged_at, distance, summary)
+    return RosenbrockRun(float(lr), np.array(start, dtype=float), path, losses, outcome, diverged_at, distance, summary)
 
 
 def draw_rosenbrock_run(run: RosenbrockRun, fig) -> None:
@@ -239,7 +269,7 @@ def draw_rosenbrock_run(run: RosenbrockRun, fig) -> None:
     ax_path.set_ylim(f.ylim)
 
     plotting.loss_curve(ax_loss, np.where(run.losses > 0, run.losses, np.nan))
-    if run.diverged_at is not None:          # the last finite losses reach 1e100 and beyond
+    if run.diverged_at is not None:  # the last finite losses reach 1e100 and beyond
         ax_loss.set_ylim(np.nanmin(run.losses[run.losses > 0]) / 10, 1e6)
     ax_loss.set_xlim(0, max(len(run.losses) - 1, 1))
     _finish(fig, ax_path, ax_loss, run.summary)
@@ -247,21 +277,18 @@ def draw_rosenbrock_run(run: RosenbrockRun, fig) -> None:
 
 def rosenbrock_widget() -> Widget:
     """Learning-rate and start-point sliders over :func:`rosenbrock_run`."""
-    functions.rosenbrock().grad(np.zeros(2))       # compile once, not mid-drag
+    functions.rosenbrock().grad(np.zeros(2))  # compile once, not mid-drag
     return Widget(
         compute=rosenbrock_run,
         draw=draw_rosenbrock_run,
         controls=(
             Control("lr", ROSENBROCK_LRS, "learning rate η", default=1e-3),
-            Control("start", ROSENBROCK_STARTS, "start θ₀", default=(-1.0, 0.5),
-                    fmt="({0[0]:g}, {0[1]:g})"),
+            Control("start", ROSENBROCK_STARTS, "start θ₀", default=(-1.0, 0.5), fmt="({0[0]:g}, {0[1]:g})"),
         ),
         figsize=(7.5, 3.2),
         title="Gradient descent in Rosenbrock's valley",
         style=course_style(),
     )
-
-
 
 
 def _finish(fig, ax_path, ax_loss, title: str) -> None:
@@ -281,5 +308,3 @@ def _finish(fig, ax_path, ax_loss, title: str) -> None:
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     fig.suptitle(title, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.965, bottom=0.16, top=0.87, wspace=0.28)
-
-

@@ -14,7 +14,6 @@ Both are cached: the lesson and the widgets share one computation.
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -26,9 +25,22 @@ from lib.nn import mlp
 from lib.parallel import blas_threads
 from lib.widgets import Control, Widget, course_style
 
-__all__ = ["BATCH_SIZES", "LRS", "TARGET", "StepsGrid", "steps_grid", "steps_frame", "draw_steps",
-           "steps_widget", "rescale", "TrustHistory", "trust_ratio_history", "trust_frame",
-           "draw_trust", "trust_ratio_widget"]
+__all__ = [
+    "BATCH_SIZES",
+    "LRS",
+    "TARGET",
+    "StepsGrid",
+    "steps_grid",
+    "steps_frame",
+    "draw_steps",
+    "steps_widget",
+    "rescale",
+    "TrustHistory",
+    "trust_ratio_history",
+    "trust_frame",
+    "draw_trust",
+    "trust_ratio_widget",
+]
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 LRS = (0.03, 0.1, 0.3, 1.0)
@@ -52,8 +64,13 @@ class StepsGrid(NamedTuple):
 
 
 @functools.lru_cache(maxsize=2)
-def steps_grid(batch_sizes: tuple = BATCH_SIZES, lrs: tuple = LRS, target: float = TARGET,
-               max_steps: int = MAX_STEPS, seed: int = 0) -> StepsGrid:
+def steps_grid(
+    batch_sizes: tuple = BATCH_SIZES,
+    lrs: tuple = LRS,
+    target: float = TARGET,
+    max_steps: int = MAX_STEPS,
+    seed: int = 0,
+) -> StepsGrid:
     r"""Steps of SGD with momentum 0.9 to reach ``target`` validation accuracy on the digits.
 
     ``mlp((64, 32, 10))`` from ``init(0)``, one run per (batch size, learning rate) with
@@ -64,11 +81,28 @@ def steps_grid(batch_sizes: tuple = BATCH_SIZES, lrs: tuple = LRS, target: float
     model = mlp(SIZES)
     p0 = model.init(0)
     with _one_thread():
-        steps = np.array([[steps_to_target(model.loss_and_grad, model.predict, p0,
-                                       optim.sgd(lr=lr, momentum=0.9), splits.train.X, splits.train.y,
-                                       splits.val.X, splits.val.y, batch_size=b, target=target,
-                                           max_steps=max_steps, seed=seed)
-                           for lr in lrs] for b in batch_sizes])
+        steps = np.array(
+            [
+                [
+                    steps_to_target(
+                        model.loss_and_grad,
+                        model.predict,
+                        p0,
+                        optim.sgd(lr=lr, momentum=0.9),
+                        splits.train.X,
+                        splits.train.y,
+                        splits.val.X,
+                        splits.val.y,
+                        batch_size=b,
+                        target=target,
+                        max_steps=max_steps,
+                        seed=seed,
+                    )
+                    for lr in lrs
+                ]
+                for b in batch_sizes
+            ]
+        )
     best = steps.min(axis=1)
     best_lr = np.array([lrs[int(np.argmin(r))] if np.isfinite(r).any() else np.nan for r in steps])
     s_min, b_crit = fit_critical_batch_size(batch_sizes, best)
@@ -97,17 +131,32 @@ def draw_steps(data: tuple, fig) -> None:
     ax.loglog(b[ok], grid.steps[ok, j], "o-", color="#D55E00", label=f"η = {grid.lrs[j]:g}")
     ax.loglog(b, grid.best_steps, "s--", color="#0072B2", ms=4, label="best η per batch size")
     bb = np.geomspace(b[0], b[-1], 100)
-    ax.loglog(bb, grid.s_min * (1 + grid.b_crit / bb), ":", color="#000000",
-              label=f"fit $S_{{min}}(1 + B_{{crit}}/B)$, $B_{{crit}}$ ≈ {grid.b_crit:.0f}")
+    ax.loglog(
+        bb,
+        grid.s_min * (1 + grid.b_crit / bb),
+        ":",
+        color="#000000",
+        label=f"fit $S_{{min}}(1 + B_{{crit}}/B)$, $B_{{crit}}$ ≈ {grid.b_crit:.0f}",
+    )
     ax.loglog(bb, grid.best_steps[0] * b[0] / bb, color="0.6", lw=0.8, label="perfect scaling ∝ 1/B")
-    ax.set(xlabel="batch size B", ylabel=f"steps to {TARGET:.0%} val. accuracy",
-           ylim=(0.6 * np.nanmin(grid.best_steps), 1.5 * MAX_STEPS))
+    ax.set(
+        xlabel="batch size B",
+        ylabel=f"steps to {TARGET:.0%} val. accuracy",
+        ylim=(0.6 * np.nanmin(grid.best_steps), 1.5 * MAX_STEPS),
+    )
     ax.legend(fontsize=7, loc="upper right")
     shown = np.where(np.isfinite(grid.steps), grid.steps, np.nan)
     ax_grid.imshow(np.log(shown), cmap="viridis_r", aspect="auto")
     for (i, k), v in np.ndenumerate(grid.steps):
-        ax_grid.text(k, i, "–" if not np.isfinite(v) else f"{v:.0f}", ha="center", va="center",
-                     fontsize=7, color="white" if np.isfinite(v) and v > 40 else "black")
+        ax_grid.text(
+            k,
+            i,
+            "–" if not np.isfinite(v) else f"{v:.0f}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if np.isfinite(v) and v > 40 else "black",
+        )
     ax_grid.add_patch(Rectangle((j - 0.5, -0.5), 1, len(b), fill=False, ec="#D55E00", lw=2))
     ax_grid.set_xticks(range(len(grid.lrs)), [f"{v:g}" for v in grid.lrs])
     ax_grid.set_yticks(range(len(b)), [str(v) for v in b])
@@ -117,11 +166,14 @@ def draw_steps(data: tuple, fig) -> None:
 
 def steps_widget() -> Widget:
     """Learning rate → steps to the target at every batch size (4 frames over :func:`steps_grid`)."""
-    return Widget(compute=steps_frame, draw=draw_steps,
-                  controls=(Control("lr", LRS, "learning rate η", default=0.3),),
-                  figsize=(8.0, 3.4),
-                  title="Steps to the target vs batch size (momentum SGD on the digits)",
-                  style=course_style())
+    return Widget(
+        compute=steps_frame,
+        draw=draw_steps,
+        controls=(Control("lr", LRS, "learning rate η", default=0.3),),
+        figsize=(8.0, 3.4),
+        title="Steps to the target vs batch size (momentum SGD on the digits)",
+        style=course_style(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,8 +206,9 @@ class TrustHistory(NamedTuple):
 
 
 @functools.lru_cache(maxsize=2)
-def trust_ratio_history(steps: int = TRUST_STEPS, batch_size: int = TRUST_BATCH, lr: float = 3.0,
-                        sgd_lr: float = 0.3, seed: int = 0) -> TrustHistory:
+def trust_ratio_history(
+    steps: int = TRUST_STEPS, batch_size: int = TRUST_BATCH, lr: float = 3.0, sgd_lr: float = 0.3, seed: int = 0
+) -> TrustHistory:
     r"""LARS (``trust_coefficient=1e-3``, momentum 0.9) and momentum SGD on the digits, on
     ``mlp((64, 32, 10))`` and on its rescaled copy :func:`rescale` (:math:`\alpha = 10`).
 
@@ -208,18 +261,29 @@ def draw_trust(data: tuple, fig) -> None:
     x = np.arange(len(h.names))
     for k, (alpha, color) in enumerate(zip(ALPHAS, ("#0072B2", "#D55E00"))):
         # bars of log10(ratio) on a linear axis (a log-scale bar chart is several times slower to draw)
-        ax.bar(x + (k - 0.5) * 0.38, np.log10(h.ratio[alpha][step]) + 5, bottom=-5, width=0.38, color=color,
-               label=f"α = {alpha:g}" + (" (rescaled)" if alpha != 1 else ""))
+        ax.bar(
+            x + (k - 0.5) * 0.38,
+            np.log10(h.ratio[alpha][step]) + 5,
+            bottom=-5,
+            width=0.38,
+            color=color,
+            label=f"α = {alpha:g}" + (" (rescaled)" if alpha != 1 else ""),
+        )
     ax.set_xticks(x, h.names)
     ax.set_yticks(range(-5, 3), [f"1e{k}" for k in range(-5, 3)])
     ax.set(ylabel=r"trust ratio $c\,\|\theta_l\|/\|g_l\|$", title=f"LARS, step {step}", ylim=(-5, 2))
     ax.legend(fontsize=7, loc="upper left")
     t = np.arange(step + 1)
-    styles = {("LARS", 1.0): ("#0072B2", "-"), ("LARS", 10.0): ("#D55E00", "--"),
-              ("SGD", 1.0): ("#009E73", "-"), ("SGD", 10.0): ("#CC79A7", "--")}
+    styles = {
+        ("LARS", 1.0): ("#0072B2", "-"),
+        ("LARS", 10.0): ("#D55E00", "--"),
+        ("SGD", 1.0): ("#009E73", "-"),
+        ("SGD", 10.0): ("#CC79A7", "--"),
+    }
     for key, (color, ls) in styles.items():
-        ax_loss.semilogy(t, np.clip(h.loss[key][:step + 1], 1e-5, 1e3), color=color, ls=ls,
-                         label=f"{key[0]}, α = {key[1]:g}")
+        ax_loss.semilogy(
+            t, np.clip(h.loss[key][: step + 1], 1e-5, 1e3), color=color, ls=ls, label=f"{key[0]}, α = {key[1]:g}"
+        )
     ax_loss.set(xlim=(0, TRUST_STEPS), ylim=(1e-4, 30), xlabel="step", ylabel="training loss")
     ax_loss.legend(fontsize=7, loc="upper right")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
@@ -227,8 +291,11 @@ def draw_trust(data: tuple, fig) -> None:
 
 def trust_ratio_widget() -> Widget:
     """Step → LARS trust ratios per tensor and the loss curves so far (8 frames)."""
-    return Widget(compute=trust_frame, draw=draw_trust,
-                  controls=(Control("step", TRUST_FRAMES, "training step", default=10, fmt="{:d}"),),
-                  figsize=(8.0, 3.3),
-                  title="LARS's per-layer trust ratios, original and rescaled network",
-                  style=course_style())
+    return Widget(
+        compute=trust_frame,
+        draw=draw_trust,
+        controls=(Control("step", TRUST_FRAMES, "training step", default=10, fmt="{:d}"),),
+        figsize=(8.0, 3.3),
+        title="LARS's per-layer trust ratios, original and rescaled network",
+        style=course_style(),
+    )

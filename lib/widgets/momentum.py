@@ -20,15 +20,19 @@ import numpy as np
 from matplotlib import ticker
 
 from lib import functions, optim
-from lib.theory import quadratic_rates
 from lib.plotting import power_of_ten_label
+from lib.theory import quadratic_rates
 from lib.widgets import Control, Widget, course_style
 from lib.widgets.gradient_descent import CONTOUR_GRID
 
 __all__ = [
-    "MomentumQuadraticRun", "momentum_quadratic_run", "draw_momentum_quadratic_run",
+    "MomentumQuadraticRun",
+    "momentum_quadratic_run",
+    "draw_momentum_quadratic_run",
     "quadratic_momentum_widget",
-    "NesterovRosenbrockRun", "nesterov_rosenbrock_run", "draw_nesterov_rosenbrock_run",
+    "NesterovRosenbrockRun",
+    "nesterov_rosenbrock_run",
+    "draw_nesterov_rosenbrock_run",
     "rosenbrock_nesterov_widget",
 ]
 
@@ -46,10 +50,10 @@ MOMENTA = (0.0, 0.2, MU_STAR, 0.7, 0.9, 0.97)
 LOCUS_POINTS = 60
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _quadratic() -> functions.Objective:
     f = functions.quadratic((1.0, KAPPA), angle=QUADRATIC_ANGLE)
-    f.grad(f.start)                       # compile once, not mid-drag
+    f.grad(f.start)  # compile once, not mid-drag
     f.value(f.start)
     return f
 
@@ -57,22 +61,23 @@ def _quadratic() -> functions.Objective:
 class MomentumQuadraticRun(NamedTuple):
     """What :func:`momentum_quadratic_run` returns (``k`` = number of steps made)."""
 
-    lr: float                    # η
-    momentum: float              # μ
-    eigenvalues: np.ndarray      # (2,) λ_min, λ_max of the Hessian
-    path: np.ndarray             # (k + 1, 2) iterates θ_0 ... θ_k
-    errors: np.ndarray           # (k + 1,) ‖θ_t − θ*‖
-    roots: np.ndarray            # (2, 2) complex: the iteration-matrix eigenvalues for λ_min, λ_max
-    locus: np.ndarray            # (LOCUS_POINTS, 2) complex: the same for λ between λ_min and λ_max
-    predicted_rate: float        # ρ = largest |root|
-    measured_rate: float         # (e_k / e_{k/2})^(1/(k − k/2))
-    gd_rate: float               # max |1 − ηλ|: the same η without momentum
-    converges: bool              # ρ < 1 (the theory is exact here) and no overflow
+    lr: float  # η
+    momentum: float  # μ
+    eigenvalues: np.ndarray  # (2,) λ_min, λ_max of the Hessian
+    path: np.ndarray  # (k + 1, 2) iterates θ_0 ... θ_k
+    errors: np.ndarray  # (k + 1,) ‖θ_t − θ*‖
+    roots: np.ndarray  # (2, 2) complex: the iteration-matrix eigenvalues for λ_min, λ_max
+    locus: np.ndarray  # (LOCUS_POINTS, 2) complex: the same for λ between λ_min and λ_max
+    predicted_rate: float  # ρ = largest |root|
+    measured_rate: float  # (e_k / e_{k/2})^(1/(k − k/2))
+    gd_rate: float  # max |1 − ηλ|: the same η without momentum
+    converges: bool  # ρ < 1 (the theory is exact here) and no overflow
     summary: str
 
 
-def momentum_quadratic_run(eta_lambda_max: float = 1.0, mu: float = 0.7,
-                           steps: int = QUADRATIC_STEPS) -> MomentumQuadraticRun:
+def momentum_quadratic_run(
+    eta_lambda_max: float = 1.0, mu: float = 0.7, steps: int = QUADRATIC_STEPS
+) -> MomentumQuadraticRun:
     r"""``lib.optim.sgd(lr=η, momentum=μ)`` on the quadratic with eigenvalues (1, 25), rotated
     by 30°, with :math:`\eta` = ``eta_lambda_max`` :math:`/\lambda_{\max}`.
 
@@ -109,8 +114,9 @@ def momentum_quadratic_run(eta_lambda_max: float = 1.0, mu: float = 0.7,
     else:
         verdict = f"rate {measured:.3f} per step (predicted {predicted:.3f})"
     summary = f"η λ_max = {eta_lambda_max:.3g}, μ = {mu:.3g}: {verdict}"
-    return MomentumQuadraticRun(lr, mu, lam, path, errors, roots, locus, float(predicted),
-                                float(measured), float(gd_rate), converges, summary)
+    return MomentumQuadraticRun(
+        lr, mu, lam, path, errors, roots, locus, float(predicted), float(measured), float(gd_rate), converges, summary
+    )
 
 
 def draw_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
@@ -127,19 +133,23 @@ def draw_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
     ax_path.set_aspect("equal")
     ax_path.set_xlabel("θ₁")
     ax_path.set_ylabel("θ₂", labelpad=0)
-    ax_path.set_title(f"‖θ_t − θ*‖ = {run.errors[-1]:.1e} after {len(run.path) - 1} steps"
-                      if np.isfinite(run.errors[-1]) else "the path leaves the picture", fontsize="small")
+    ax_path.set_title(
+        f"‖θ_t − θ*‖ = {run.errors[-1]:.1e} after {len(run.path) - 1} steps"
+        if np.isfinite(run.errors[-1])
+        else "the path leaves the picture",
+        fontsize="small",
+    )
 
     angle = np.linspace(0, 2 * np.pi, 200)
     ax_z.plot(np.cos(angle), np.sin(angle), color="0.3", lw=1.0, label="|z| = 1")
     if run.momentum > 0:
         r = math.sqrt(run.momentum)
         ax_z.plot(r * np.cos(angle), r * np.sin(angle), color="0.6", lw=0.8, ls="--", label="|z| = √μ")
-    ax_z.plot(run.locus.real.ravel(), run.locus.imag.ravel(), ".", color="0.7", ms=2,
-              label="λ between")
+    ax_z.plot(run.locus.real.ravel(), run.locus.imag.ravel(), ".", color="0.7", ms=2, label="λ between")
     for i, (name, marker) in enumerate((("λ_min", "o"), ("λ_max", "s"))):
-        ax_z.plot(run.roots[i].real, run.roots[i].imag, marker, color=plotting.COLORS[i + 1], ms=6,
-                  label=name, zorder=5)
+        ax_z.plot(
+            run.roots[i].real, run.roots[i].imag, marker, color=plotting.COLORS[i + 1], ms=6, label=name, zorder=5
+        )
     lim = max(1.25, min(3.0, float(np.abs(run.roots).max()) * 1.1))
     ax_z.set_xlim(-lim, lim)
     ax_z.set_ylim(-lim, lim)
@@ -149,8 +159,15 @@ def draw_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
     ax_z.set_xlabel("Re z")
     ax_z.set_ylabel("Im z", labelpad=0)
     ax_z.set_title(f"eigenvalues z: largest |z| = {run.predicted_rate:.3f}", fontsize="small")
-    ax_z.legend(loc="upper right", fontsize=6.5, frameon=True, handlelength=1.2, borderpad=0.3,
-                labelspacing=0.25, bbox_to_anchor=(1.0, 1.0))
+    ax_z.legend(
+        loc="upper right",
+        fontsize=6.5,
+        frameon=True,
+        handlelength=1.2,
+        borderpad=0.3,
+        labelspacing=0.25,
+        bbox_to_anchor=(1.0, 1.0),
+    )
     for ax in (ax_path, ax_z):
         ax.xaxis.set_major_locator(ticker.MaxNLocator(3))
         ax.yaxis.set_major_locator(ticker.MaxNLocator(3))
@@ -169,10 +186,14 @@ def quadratic_momentum_widget() -> Widget:
         compute=lambda eta_lambda_max, mu: momentum_quadratic_run(eta_lambda_max, mu),
         draw=draw_momentum_quadratic_run,
         controls=(
-            Control("eta_lambda_max", ETA_LAMBDA_MAX, "η · λ_max", default=1.0,
-                    fmt=lambda v: _optimal_label(v, ETA_LAMBDA_MAX[3])),
-            Control("mu", MOMENTA, "momentum μ", default=0.7,
-                    fmt=lambda v: _optimal_label(v, MOMENTA[2])),
+            Control(
+                "eta_lambda_max",
+                ETA_LAMBDA_MAX,
+                "η · λ_max",
+                default=1.0,
+                fmt=lambda v: _optimal_label(v, ETA_LAMBDA_MAX[3]),
+            ),
+            Control("mu", MOMENTA, "momentum μ", default=0.7, fmt=lambda v: _optimal_label(v, MOMENTA[2])),
         ),
         figsize=(7.5, 3.4),
         title="Momentum on a quadratic (κ = 25): the path and the iteration-matrix eigenvalues",
@@ -193,14 +214,13 @@ class NesterovRosenbrockRun(NamedTuple):
 
     lr: float
     momentum: float
-    paths: dict                  # "momentum" / "Nesterov" -> (k + 1, 2) iterates
-    losses: dict                 # the same keys -> (k + 1,) f(θ_t) − f*
-    final: dict                  # the same keys -> final f − f* (inf if the run diverged)
+    paths: dict  # "momentum" / "Nesterov" -> (k + 1, 2) iterates
+    losses: dict  # the same keys -> (k + 1,) f(θ_t) − f*
+    final: dict  # the same keys -> final f − f* (inf if the run diverged)
     summary: str
 
 
-def nesterov_rosenbrock_run(lr: float = 1e-3, mu: float = 0.9,
-                            steps: int = ROSENBROCK_STEPS) -> NesterovRosenbrockRun:
+def nesterov_rosenbrock_run(lr: float = 1e-3, mu: float = 0.9, steps: int = ROSENBROCK_STEPS) -> NesterovRosenbrockRun:
     r"""``sgd(lr, momentum=μ)`` and ``sgd(lr, momentum=μ, nesterov=True)`` from (−1.2, 1) on
     Rosenbrock's function, ``steps`` steps each (a run that overflows stops early).
 
@@ -223,8 +243,9 @@ def nesterov_rosenbrock_run(lr: float = 1e-3, mu: float = 0.9,
     def text(v):
         return "diverges" if not math.isfinite(v) else f"f = {v:.1e}"
 
-    summary = (f"η = {lr:g}, μ = {mu:g}, {steps} steps: momentum {text(final['momentum'])}, "
-               f"Nesterov {text(final['Nesterov'])}")
+    summary = (
+        f"η = {lr:g}, μ = {mu:g}, {steps} steps: momentum {text(final['momentum'])}, Nesterov {text(final['Nesterov'])}"
+    )
     return NesterovRosenbrockRun(float(lr), float(mu), paths, losses, final, summary)
 
 
@@ -237,8 +258,7 @@ def draw_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
     plotting.contour(ax_path, f, n=CONTOUR_GRID)
     for (name, path), color in zip(run.paths.items(), plotting.COLORS):
         plotting.path(ax_path, path, markersize=1.0, color=color, label=name)
-        plotting.loss_curve(ax_loss, np.where(run.losses[name] > 0, run.losses[name], np.nan),
-                            color=color, label=name)
+        plotting.loss_curve(ax_loss, np.where(run.losses[name] > 0, run.losses[name], np.nan), color=color, label=name)
     ax_path.set_xlim(f.xlim)
     ax_path.set_ylim(f.ylim)
     ax_path.set_xlabel("θ₁")

@@ -27,12 +27,23 @@ from matplotlib import ticker
 from lib.optim.proximal import soft_threshold
 from lib.widgets import Control, Widget, course_style
 
-__all__ = ["DropoutFit", "dropout_fit", "draw_dropout_fit", "dropout_widget", "expected_dropout_loss",
-           "L1L2Weights", "l1_l2_weights", "draw_l1_l2_weights", "l1_l2_widget", "DROPOUT_PS",
-           "DROPOUT_NS", "LAMBDAS"]
+__all__ = [
+    "DropoutFit",
+    "dropout_fit",
+    "draw_dropout_fit",
+    "dropout_widget",
+    "expected_dropout_loss",
+    "L1L2Weights",
+    "l1_l2_weights",
+    "draw_l1_l2_weights",
+    "l1_l2_widget",
+    "DROPOUT_PS",
+    "DROPOUT_NS",
+    "LAMBDAS",
+]
 
-DROPOUT_PS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)   # all computed for the error curve
-DROPOUT_SLIDER = (0.0, 0.2, 0.5, 0.9)                # the frames of the slider
+DROPOUT_PS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)  # all computed for the error curve
+DROPOUT_SLIDER = (0.0, 0.2, 0.5, 0.9)  # the frames of the slider
 DROPOUT_NS = (10, 40, 160)
 N_FEATURES = 60
 NOISE = 0.3
@@ -55,7 +66,7 @@ def _dropout_problem():
     c = rng.uniform(-1, 1, N_FEATURES)
 
     def features(x):
-        return np.maximum(np.outer(x, a) - a * c, 0.0)         # ReLU(a (x - c)): kinks inside [-1, 1]
+        return np.maximum(np.outer(x, a) - a * c, 0.0)  # ReLU(a (x - c)): kinks inside [-1, 1]
 
     x_pool = rng.uniform(-1, 1, max(DROPOUT_NS))
     y_pool = _target(x_pool) + NOISE * rng.normal(size=x_pool.size)
@@ -77,7 +88,7 @@ def expected_dropout_loss(w, Phi, y, p: float) -> float:
     if not 0 <= p < 1:
         raise ValueError(f"p must be in [0, 1), got {p!r}")
     r = y - Phi @ w
-    return float((r @ r + p / (1 - p) * np.sum(w ** 2 * np.sum(Phi ** 2, axis=0))) / len(y))
+    return float((r @ r + p / (1 - p) * np.sum(w**2 * np.sum(Phi**2, axis=0))) / len(y))
 
 
 def _fit(Phi, y, p):
@@ -143,23 +154,30 @@ def draw_dropout_fit(d: DropoutFit, fig) -> None:
     ax_err.semilogy(d.ps, d.train_mse, "o-", color=BLUE, ms=3, label="training")
     ax_err.semilogy(d.ps, d.val_mse, "s-", color=ORANGE, ms=3, label="validation")
     ax_err.axvline(d.ps[d.index], color=GREY, lw=1, linestyle="--")
-    ax_err.axhline(NOISE ** 2, color=GREEN, lw=1, linestyle=":", label="noise variance")
+    ax_err.axhline(NOISE**2, color=GREEN, lw=1, linestyle=":", label="noise variance")
     ax_err.set(xlabel="drop probability p", ylabel="mean squared error")
     ax_err.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
     ax_err.legend(loc="upper right", fontsize="x-small", frameon=False)
     gap = d.val_mse[d.index] - d.train_mse[d.index]
-    fig.suptitle(f"dropout p = {d.ps[d.index]:g}, n = {d.n}: training error {d.train_mse[d.index]:.3f}, "
-                 f"validation {d.val_mse[d.index]:.3f} (gap {gap:.3f})", fontsize="small")
+    fig.suptitle(
+        f"dropout p = {d.ps[d.index]:g}, n = {d.n}: training error {d.train_mse[d.index]:.3f}, "
+        f"validation {d.val_mse[d.index]:.3f} (gap {gap:.3f})",
+        fontsize="small",
+    )
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.28)
 
 
 def dropout_widget() -> Widget:
     """Dropout rate × training-set size sliders over :func:`dropout_fit` (12 frames)."""
     return Widget(
-        compute=dropout_fit, draw=draw_dropout_fit,
-        controls=(Control("p", DROPOUT_SLIDER, "drop probability p", default=0.0),
-                  Control("n", DROPOUT_NS, "training points n", default=40, fmt="{:d}")),
-        figsize=(7.5, 3.2), title="Dropout on 60 random ReLU features: training vs validation error",
+        compute=dropout_fit,
+        draw=draw_dropout_fit,
+        controls=(
+            Control("p", DROPOUT_SLIDER, "drop probability p", default=0.0),
+            Control("n", DROPOUT_NS, "training points n", default=40, fmt="{:d}"),
+        ),
+        figsize=(7.5, 3.2),
+        title="Dropout on 60 random ReLU features: training vs validation error",
         style=course_style(),
     )
 
@@ -200,7 +218,7 @@ def _paths():
     n, d = X.shape
     l1, l2 = [], []
     w = None
-    for lam in sorted(LAMBDAS, reverse=True):        # warm starts from strong to weak penalties
+    for lam in sorted(LAMBDAS, reverse=True):  # warm starts from strong to weak penalties
         w = lasso_ista(X, y, lam, w0=w)
         l1.append(w)
     l1 = l1[::-1]
@@ -242,8 +260,18 @@ def l1_l2_weights(lam: float = LAMBDAS[3]) -> L1L2Weights:
     l1, l2 = _paths()
     i = LAMBDAS.index(lam)
     val = lambda W: np.mean((Xv @ W.T - yv[:, None]) ** 2, axis=0)
-    return L1L2Weights(lam, l1[i], l2[i], w_true, np.array(LAMBDAS), np.sum(l1 == 0, axis=1),
-                       np.sum(l2 == 0, axis=1), val(l1), val(l2), i)
+    return L1L2Weights(
+        lam,
+        l1[i],
+        l2[i],
+        w_true,
+        np.array(LAMBDAS),
+        np.sum(l1 == 0, axis=1),
+        np.sum(l2 == 0, axis=1),
+        val(l1),
+        val(l2),
+        i,
+    )
 
 
 def draw_l1_l2_weights(r: L1L2Weights, fig) -> None:
@@ -262,17 +290,21 @@ def draw_l1_l2_weights(r: L1L2Weights, fig) -> None:
     ax_z.axvline(r.lam, color=GREY, lw=1, linestyle="--")
     ax_z.set(xlabel="strength λ", ylabel="weights exactly 0", ylim=(-1, r.w_true.size + 1))
     ax_z.legend(loc="upper left", fontsize="x-small", frameon=False)
-    fig.suptitle(f"λ = {r.lam:g}: L1 sets {r.zeros_l1[r.index]} of {r.w_true.size} weights to exactly 0 "
-                 f"(val. MSE {r.val_l1[r.index]:.2f}); L2 none (val. MSE {r.val_l2[r.index]:.2f})",
-                 fontsize="small")
+    fig.suptitle(
+        f"λ = {r.lam:g}: L1 sets {r.zeros_l1[r.index]} of {r.w_true.size} weights to exactly 0 "
+        f"(val. MSE {r.val_l1[r.index]:.2f}); L2 none (val. MSE {r.val_l2[r.index]:.2f})",
+        fontsize="small",
+    )
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.25)
 
 
 def l1_l2_widget() -> Widget:
     """A strength slider over :func:`l1_l2_weights` (6 frames)."""
     return Widget(
-        compute=l1_l2_weights, draw=draw_l1_l2_weights,
+        compute=l1_l2_weights,
+        draw=draw_l1_l2_weights,
         controls=(Control("lam", LAMBDAS, "strength λ", default=LAMBDAS[3], fmt="{:.3g}"),),
-        figsize=(7.5, 3.2), title="L1 vs L2: the weights of a sparse regression",
+        figsize=(7.5, 3.2),
+        title="L1 vs L2: the weights of a sparse regression",
         style=course_style(),
     )

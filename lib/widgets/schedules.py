@@ -15,9 +15,19 @@ from lib.optim import clipping
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "DESIGN_STEPS", "make_schedule", "noisy_quadratic_run", "ScheduleDesign", "design_schedule",
-    "draw_design", "schedule_designer_widget", "rnn_loss_and_grad", "ClipRun", "clip_run",
-    "draw_clip_run", "clipping_widget", "SCHEDULE_NAMES",
+    "DESIGN_STEPS",
+    "make_schedule",
+    "noisy_quadratic_run",
+    "ScheduleDesign",
+    "design_schedule",
+    "draw_design",
+    "schedule_designer_widget",
+    "rnn_loss_and_grad",
+    "ClipRun",
+    "clip_run",
+    "draw_clip_run",
+    "clipping_widget",
+    "SCHEDULE_NAMES",
 ]
 
 DESIGN_STEPS = 300
@@ -36,8 +46,9 @@ def make_schedule(name: str, lr: float, steps: int = DESIGN_STEPS):
         return schedules.cosine_annealing_warm_restarts(lr, T_0=max(1, steps // 7), T_mult=2)
     if name == "warmup + cosine":
         w = steps // 10
-        return schedules.sequential_lr([schedules.linear_lr(lr, 0.01, 1.0, w),
-                                        schedules.cosine_annealing_lr(lr, steps - w)], [w])
+        return schedules.sequential_lr(
+            [schedules.linear_lr(lr, 0.01, 1.0, w), schedules.cosine_annealing_lr(lr, steps - w)], [w]
+        )
     if name == "one-cycle":
         return schedules.one_cycle_lr(lr, steps)
     if name == "WSD":
@@ -46,8 +57,9 @@ def make_schedule(name: str, lr: float, steps: int = DESIGN_STEPS):
     raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULE_NAMES}")
 
 
-def noisy_quadratic_run(lr_schedule, steps: int = DESIGN_STEPS, sigma: float = 1.0, seed: int = 0,
-                        curvatures=(1.0, 0.05)) -> np.ndarray:
+def noisy_quadratic_run(
+    lr_schedule, steps: int = DESIGN_STEPS, sigma: float = 1.0, seed: int = 0, curvatures=(1.0, 0.05)
+) -> np.ndarray:
     r"""SGD on :math:`f(\theta) = \tfrac12\sum_i h_i\theta_i^2` with gradient noise
     :math:`\sigma\xi_t`; returns :math:`f(\theta_t)` for :math:`t = 0..\texttt{steps}`."""
     h = np.asarray(curvatures, dtype=float)
@@ -83,8 +95,16 @@ def design_schedule(schedule: str = "cosine", lr: float = 0.5) -> ScheduleDesign
     loss = noisy_quadratic_run(f)
     const = noisy_quadratic_run(lambda t: lr)
     k = DESIGN_STEPS // 10
-    return ScheduleDesign(schedule, lr, schedules.schedule_values(f, DESIGN_STEPS), f.boundaries,
-                          loss, const, float(np.mean(loss[-k:])), float(np.mean(const[-k:])))
+    return ScheduleDesign(
+        schedule,
+        lr,
+        schedules.schedule_values(f, DESIGN_STEPS),
+        f.boundaries,
+        loss,
+        const,
+        float(np.mean(loss[-k:])),
+        float(np.mean(const[-k:])),
+    )
 
 
 def draw_design(d: ScheduleDesign, fig) -> None:
@@ -105,11 +125,16 @@ def draw_design(d: ScheduleDesign, fig) -> None:
 def schedule_designer_widget() -> Widget:
     """Schedule and peak-lr sliders over :func:`design_schedule` (28 frames)."""
     return Widget(
-        compute=design_schedule, draw=draw_design,
-        controls=(Control("schedule", SCHEDULE_NAMES, "schedule", default="cosine", fmt="{}"),
-                  Control("lr", (0.1, 0.5, 1.0, 1.5), "peak learning rate", default=0.5)),
-        figsize=(8.0, 3.2), title="SGD on a noisy quadratic (curvatures 1 and 0.05), 300 updates",
-        style=course_style())
+        compute=design_schedule,
+        draw=draw_design,
+        controls=(
+            Control("schedule", SCHEDULE_NAMES, "schedule", default="cosine", fmt="{}"),
+            Control("lr", (0.1, 0.5, 1.0, 1.5), "peak learning rate", default=0.5),
+        ),
+        figsize=(8.0, 3.2),
+        title="SGD on a noisy quadratic (curvatures 1 and 0.05), 300 updates",
+        style=course_style(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,16 +179,18 @@ def _grid():
     return _GRID
 
 
-def clip_run(method: str = "norm", threshold: float = 1.0, lr: float = 0.02, steps: int = 150,
-             start=(1.05, 0.5)) -> ClipRun:
+def clip_run(
+    method: str = "norm", threshold: float = 1.0, lr: float = 0.02, steps: int = 150, start=(1.05, 0.5)
+) -> ClipRun:
     r"""SGD from ``start`` on the recurrence's loss, clipping each gradient by global norm
     (``optax.clip_by_global_norm``), by value (``optax.clip``) or not at all (``method="none"``).
 
     >>> clip_run("none").diverged, clip_run("norm", 1.0).diverged
     (True, False)
     """
-    tx = {"none": optim.identity(), "norm": optim.clip_by_global_norm(threshold),
-          "value": optim.clip(threshold)}[method]
+    tx = {"none": optim.identity(), "norm": optim.clip_by_global_norm(threshold), "value": optim.clip(threshold)}[
+        method
+    ]
     theta = np.array(start, dtype=float)
     path, losses, norms = [theta], [], []
     diverged = False
@@ -184,8 +211,14 @@ def draw_clip_run(r: ClipRun, fig) -> None:
     """Left: the path on the loss (log colour scale); right: loss and gradient norm."""
     ax_path, ax_loss = fig.subplots(1, 2)
     W, U, L = r.grid
-    ax_path.imshow(np.log10(L + 1e-12), extent=(W.min(), W.max(), U.min(), U.max()), origin="lower",
-                   aspect="auto", cmap="viridis", interpolation="nearest")
+    ax_path.imshow(
+        np.log10(L + 1e-12),
+        extent=(W.min(), W.max(), U.min(), U.max()),
+        origin="lower",
+        aspect="auto",
+        cmap="viridis",
+        interpolation="nearest",
+    )
     p = r.path[np.all(np.isfinite(r.path), axis=1)]
     p = p[(p[:, 0] > 0.55) & (p[:, 0] < 1.15) & (np.abs(p[:, 1]) < 1.6)]
     ax_path.plot(p[:, 0], p[:, 1], ".-", color="white", ms=2, lw=0.8)
@@ -202,8 +235,13 @@ def draw_clip_run(r: ClipRun, fig) -> None:
 def clipping_widget() -> Widget:
     """Method and threshold sliders over :func:`clip_run` (12 frames)."""
     return Widget(
-        compute=clip_run, draw=draw_clip_run,
-        controls=(Control("method", ("none", "norm", "value"), "clipping", default="norm", fmt="{}"),
-                  Control("threshold", (0.1, 1.0, 10.0, 100.0), "threshold", default=1.0)),
-        figsize=(8.0, 3.2), title="SGD (η = 0.02) on h_t = w h_{t-1} + u x_t, T = 40",
-        style=course_style())
+        compute=clip_run,
+        draw=draw_clip_run,
+        controls=(
+            Control("method", ("none", "norm", "value"), "clipping", default="norm", fmt="{}"),
+            Control("threshold", (0.1, 1.0, 10.0, 100.0), "threshold", default=1.0),
+        ),
+        figsize=(8.0, 3.2),
+        title="SGD (η = 0.02) on h_t = w h_{t-1} + u x_t, T = 40",
+        style=course_style(),
+    )

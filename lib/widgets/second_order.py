@@ -27,8 +27,19 @@ from lib.second_order import newton as nt
 from lib.second_order import trust_region as tr
 from lib.widgets import Control, Widget, course_style
 
-__all__ = ["STARTS", "CASES", "METHOD_STYLES", "NewtonPaths", "newton_paths", "draw_newton_paths", "newton_widget",
-           "TrustRegionStep", "trust_region_step", "draw_trust_region_step", "trust_region_widget"]
+__all__ = [
+    "STARTS",
+    "CASES",
+    "METHOD_STYLES",
+    "NewtonPaths",
+    "newton_paths",
+    "draw_newton_paths",
+    "newton_widget",
+    "TrustRegionStep",
+    "trust_region_step",
+    "draw_trust_region_step",
+    "trust_region_widget",
+]
 
 #: Start points per function; the saddle function's second start sits next to its saddle.
 STARTS = {
@@ -59,7 +70,7 @@ class NewtonPaths(NamedTuple):
     summary: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _objective(name: str):
     f = functions.get(name)
     f.value(f.start), f.grad(f.start), f.hessian(f.start)
@@ -75,8 +86,9 @@ def _nearest(f, x) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def newton_paths(function: str = "rosenbrock", start: str = "far (-1.2, 1)", damping: float = 1.0,
-                 steps: int = STEPS) -> NewtonPaths:
+def newton_paths(
+    function: str = "rosenbrock", start: str = "far (-1.2, 1)", damping: float = 1.0, steps: int = STEPS
+) -> NewtonPaths:
     r"""Paths of GD, Newton, damped Newton and a dogleg trust region from ``start``.
 
     Damped Newton starts with :math:`\lambda_0 =` ``damping`` and adapts it
@@ -95,8 +107,9 @@ def newton_paths(function: str = "rosenbrock", start: str = "far (-1.2, 1)", dam
         "gradient descent": optim.run(optim.sgd(lr=GD_LR[function]), f.grad, x0, steps, max_norm=1e3),
         "Newton": nt.newton(f, x0, steps=steps, max_norm=1e3).path,
         "damped Newton (LM)": nt.newton(f, x0, steps=steps, damping=damping, adaptive=True).path,
-        "trust region (dogleg)": tr.trust_region(f, x0, steps=steps, delta0=1 / damping,
-                                                 delta_max=10.0, method="dogleg").path,
+        "trust region (dogleg)": tr.trust_region(
+            f, x0, steps=steps, delta0=1 / damping, delta_max=10.0, method="dogleg"
+        ).path,
     }
     gaps = {}
     with np.errstate(over="ignore", invalid="ignore"):
@@ -123,8 +136,7 @@ def draw_newton_paths(data: NewtonPaths, fig) -> None:
     ax2.yaxis.set_minor_locator(ticker.NullLocator())
     ax2.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
     ax2.legend(fontsize="x-small", frameon=False, loc="lower left")
-    fig.suptitle(data.summary.replace("; ", ";\n", 1) if len(data.summary) > 90 else data.summary,
-                 fontsize="x-small")
+    fig.suptitle(data.summary.replace("; ", ";\n", 1) if len(data.summary) > 90 else data.summary, fontsize="x-small")
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.84, wspace=0.28)
 
 
@@ -168,9 +180,9 @@ class TrustRegionStep(NamedTuple):
     dogleg_path: np.ndarray
     exact: np.ndarray
     lam: float
-    curve: np.ndarray          # the exact steps for a range of radii (the path of δ(λ))
-    radii: np.ndarray          # those radii
-    lams: np.ndarray           # and their λ
+    curve: np.ndarray  # the exact steps for a range of radii (the path of δ(λ))
+    radii: np.ndarray  # those radii
+    lams: np.ndarray  # and their λ
     summary: str
 
 
@@ -193,8 +205,9 @@ def trust_region_step(delta: float = 0.05, x: tuple = TR_POINT) -> TrustRegionSt
     path = tr.dogleg_path(g, H) if np.linalg.eigvalsh(H)[0] > 0 else np.zeros((1, 2))
     m = lambda p: float(g @ p + 0.5 * p @ H @ p)
     ex, cp = tr.exact_step(g, H, delta), tr.cauchy_point(g, H, delta)
-    summary = (f"Δ = {delta:g}: λ = {lam:.3g};  model decrease: Cauchy {-m(cp):.3g}, "
-               f"dogleg {-m(dl):.3g}, exact {-m(ex):.3g}")
+    summary = (
+        f"Δ = {delta:g}: λ = {lam:.3g};  model decrease: Cauchy {-m(cp):.3g}, dogleg {-m(dl):.3g}, exact {-m(ex):.3g}"
+    )
     return TrustRegionStep(x, delta, newton, cp, dl, path, ex, lam, curve, radii, lams, summary)
 
 
@@ -208,15 +221,26 @@ def draw_trust_region_step(data: TrustRegionStep, fig) -> None:
     s = np.linspace(-w, w, 50)
     P1, P2 = np.meshgrid(s, s)
     M = g[0] * P1 + g[1] * P2 + 0.5 * (H[0, 0] * P1**2 + 2 * H[0, 1] * P1 * P2 + H[1, 1] * P2**2)
-    ax.contour(P1, P2, M, levels=np.linspace(M.min(), M.min() + 0.6 * (M.max() - M.min()), 14),
-               colors="0.75", linewidths=0.7)
+    ax.contour(
+        P1, P2, M, levels=np.linspace(M.min(), M.min() + 0.6 * (M.max() - M.min()), 14), colors="0.75", linewidths=0.7
+    )
     t = np.linspace(0, 2 * np.pi, 100)
     ax.plot(data.delta * np.cos(t), data.delta * np.sin(t), color="0.3", linewidth=1)
     ax.plot(data.curve[:, 0], data.curve[:, 1], color="#CC79A7", linewidth=1, label="exact steps δ(λ), all Δ")
-    ax.plot(data.dogleg_path[:, 0], data.dogleg_path[:, 1], color="#009E73", linestyle="--",
-            linewidth=1.2, label="dogleg path")
-    for p, lab, c, mk in ((data.newton, "Newton step", "#D55E00", "s"), (data.cauchy, "Cauchy point", "#000000", "o"),
-                          (data.dogleg, "dogleg step", "#009E73", "D"), (data.exact, "exact step", "#0072B2", "*")):
+    ax.plot(
+        data.dogleg_path[:, 0],
+        data.dogleg_path[:, 1],
+        color="#009E73",
+        linestyle="--",
+        linewidth=1.2,
+        label="dogleg path",
+    )
+    for p, lab, c, mk in (
+        (data.newton, "Newton step", "#D55E00", "s"),
+        (data.cauchy, "Cauchy point", "#000000", "o"),
+        (data.dogleg, "dogleg step", "#009E73", "D"),
+        (data.exact, "exact step", "#0072B2", "*"),
+    ):
         ax.plot(*p, marker=mk, color=c, linestyle="none", markersize=7 if mk == "*" else 5, label=lab)
     ax.plot(0, 0, marker="+", color="black", markersize=8)
     ax.set(xlim=(-w, w), ylim=(-w, w), aspect="equal")
@@ -231,8 +255,13 @@ def draw_trust_region_step(data: TrustRegionStep, fig) -> None:
     ax2.plot(radii[~pos], np.full((~pos).sum(), floor), color="#0072B2", linestyle=":")
     ax2.plot(data.delta, max(data.lam, floor), marker="*", color="#0072B2", markersize=9)
     ax2.axvline(np.linalg.norm(data.newton), color="#D55E00", linestyle=":", linewidth=1)
-    ax2.text(np.linalg.norm(data.newton), lams.max() / 2, " ‖Newton step‖:\n λ = 0 beyond", color="#D55E00",
-             fontsize="x-small")
+    ax2.text(
+        np.linalg.norm(data.newton),
+        lams.max() / 2,
+        " ‖Newton step‖:\n λ = 0 beyond",
+        color="#D55E00",
+        fontsize="x-small",
+    )
     ax2.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
     ax2.yaxis.set_minor_locator(ticker.NullLocator())
     ax2.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))

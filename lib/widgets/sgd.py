@@ -25,9 +25,19 @@ from lib.plotting import power_of_ten_label
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "LeastSquares", "least_squares_problem", "noise_floor",
-    "BatchNoiseRun", "batch_noise_run", "draw_batch_noise_run", "batch_noise_widget",
-    "DigitsGrid", "digits_grid", "DigitsRun", "digits_run", "draw_digits_run", "digits_widget",
+    "LeastSquares",
+    "least_squares_problem",
+    "noise_floor",
+    "BatchNoiseRun",
+    "batch_noise_run",
+    "draw_batch_noise_run",
+    "batch_noise_widget",
+    "DigitsGrid",
+    "digits_grid",
+    "DigitsRun",
+    "digits_run",
+    "draw_digits_run",
+    "digits_widget",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -44,16 +54,16 @@ CONTOUR_GRID = 100
 class LeastSquares(NamedTuple):
     """The two-parameter least-squares problem of the widget (no intercept)."""
 
-    X: np.ndarray                # (n, 2) features
-    y: np.ndarray                # (n,) targets
-    theta_star: np.ndarray       # (2,) the minimiser of L
-    loss_star: float             # L(θ*)
-    hessian: np.ndarray          # (2, 2) H = XᵀX / n
-    sigma: np.ndarray            # (2, 2) covariance of the per-example gradients at θ*
-    objective: functions.Objective   # L as a SymPy-backed objective, for contour plots
+    X: np.ndarray  # (n, 2) features
+    y: np.ndarray  # (n,) targets
+    theta_star: np.ndarray  # (2,) the minimiser of L
+    loss_star: float  # L(θ*)
+    hessian: np.ndarray  # (2, 2) H = XᵀX / n
+    sigma: np.ndarray  # (2, 2) covariance of the per-example gradients at θ*
+    objective: functions.Objective  # L as a SymPy-backed objective, for contour plots
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def least_squares_problem(n: int = 200, noise: float = 1.0, seed: int = 3) -> LeastSquares:
     r"""Least squares :math:`L(\theta) = \frac{1}{2n}\lVert X\theta - y\rVert^2` on
     :func:`lib.data.linear_regression` data with two features, and what the noise analysis needs:
@@ -72,17 +82,28 @@ def least_squares_problem(n: int = 200, noise: float = 1.0, seed: int = 3) -> Le
     residual = X @ theta_star - y
     loss_star = float(residual @ residual) / (2 * n)
     H = X.T @ X / n
-    G = X * residual[:, None]                       # per-example gradients at θ*, mean 0
+    G = X * residual[:, None]  # per-example gradients at θ*, mean 0
     sigma = G.T @ G / n
     t1, t2 = sp.symbols("theta_1 theta_2", real=True)
     b = X.T @ y / n
-    expr = (sp.Float(H[0, 0] / 2) * t1**2 + sp.Float(H[0, 1]) * t1 * t2 + sp.Float(H[1, 1] / 2) * t2**2
-            - sp.Float(b[0]) * t1 - sp.Float(b[1]) * t2 + sp.Float(float(y @ y) / (2 * n)))
+    expr = (
+        sp.Float(H[0, 0] / 2) * t1**2
+        + sp.Float(H[0, 1]) * t1 * t2
+        + sp.Float(H[1, 1] / 2) * t2**2
+        - sp.Float(b[0]) * t1
+        - sp.Float(b[1]) * t2
+        + sp.Float(float(y @ y) / (2 * n))
+    )
     center = theta_star
     objective = functions.Objective(
-        "least squares", expr, (t1, t2), minima=(theta_star,),
-        xlim=(center[0] - 3.0, center[0] + 3.0), ylim=(center[1] - 2.2, center[1] + 2.2),
-        start=theta_star + np.array(NOISE_OFFSET))
+        "least squares",
+        expr,
+        (t1, t2),
+        minima=(theta_star,),
+        xlim=(center[0] - 3.0, center[0] + 3.0),
+        ylim=(center[1] - 2.2, center[1] + 2.2),
+        start=theta_star + np.array(NOISE_OFFSET),
+    )
     for a in (X, y, theta_star, H, sigma):
         a.flags.writeable = False
     return LeastSquares(X, y, theta_star, loss_star, H, sigma, objective)
@@ -116,14 +137,14 @@ def noise_floor(lr: float, batch_size: int, X, residuals, *, replacement: bool =
     n, d = X.shape
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    P = X[:, :, None] * X[:, None, :]                              # (n, d, d)
+    P = X[:, :, None] * X[:, None, :]  # (n, d, d)
     H = P.mean(axis=0)
     sigma = (r[:, None, None] ** 2 * P).mean(axis=0)
     factor = lr**2 / batch_size
     if not replacement:
         factor *= max(n - batch_size, 0) / (n - 1) if n > 1 else 0.0
     A = np.eye(d) - lr * H
-    K = np.einsum("nij,nkl->ikjl", P, P).reshape(d * d, d * d) / n   # vec(P C P) = K vec(C)
+    K = np.einsum("nij,nkl->ikjl", P, P).reshape(d * d, d * d) / n  # vec(P C P) = K vec(C)
     M = np.kron(A, A) + factor * (K - np.kron(H, H))
     if np.max(np.abs(np.linalg.eigvals(M))) >= 1.0:
         return math.inf
@@ -136,17 +157,16 @@ class BatchNoiseRun(NamedTuple):
 
     batch_size: int
     lr: float
-    path: np.ndarray             # (k + 1, 2) mini-batch SGD iterates
-    losses: np.ndarray           # (k + 1,) L(θ_t) - L*
-    gd_path: np.ndarray          # (k + 1, 2) full-batch GD with the same η, for comparison
-    gd_losses: np.ndarray        # (k + 1,)
-    floor: float                 # predicted noise floor (:func:`noise_floor`)
-    epochs: float                # updates × B / n
+    path: np.ndarray  # (k + 1, 2) mini-batch SGD iterates
+    losses: np.ndarray  # (k + 1,) L(θ_t) - L*
+    gd_path: np.ndarray  # (k + 1, 2) full-batch GD with the same η, for comparison
+    gd_losses: np.ndarray  # (k + 1,)
+    floor: float  # predicted noise floor (:func:`noise_floor`)
+    epochs: float  # updates × B / n
     summary: str
 
 
-def batch_noise_run(batch_size: int = 20, lr: float = 0.1, steps: int = NOISE_STEPS,
-                    seed: int = 0) -> BatchNoiseRun:
+def batch_noise_run(batch_size: int = 20, lr: float = 0.1, steps: int = NOISE_STEPS, seed: int = 0) -> BatchNoiseRun:
     r"""``steps`` updates of mini-batch SGD on :func:`least_squares_problem` from
     θ* + ``NOISE_OFFSET``, batches from :func:`lib.data.minibatches` (a new permutation each epoch,
     generator seeded with ``seed``), next to full-batch gradient descent with the same
@@ -177,13 +197,14 @@ def batch_noise_run(batch_size: int = 20, lr: float = 0.1, steps: int = NOISE_ST
         gd_losses = _excess(p, gd_path)
     floor = noise_floor(lr, batch_size, p.X, p.X @ p.theta_star - p.y)
     epochs = steps * min(batch_size, n) / n
-    tail = losses[-steps // 3:]
-    summary = (f"B = {batch_size}, η = {lr:g}: {steps} updates = {epochs:g} epoch{'s' * (epochs != 1)}; "
-               f"L − L* over the last third ≈ {np.mean(tail):.1e}")
+    tail = losses[-steps // 3 :]
+    summary = (
+        f"B = {batch_size}, η = {lr:g}: {steps} updates = {epochs:g} epoch{'s' * (epochs != 1)}; "
+        f"L − L* over the last third ≈ {np.mean(tail):.1e}"
+    )
     for a in (path, losses, gd_path, gd_losses):
         a.flags.writeable = False
-    return BatchNoiseRun(int(batch_size), float(lr), path, losses, gd_path, gd_losses, floor,
-                         epochs, summary)
+    return BatchNoiseRun(int(batch_size), float(lr), path, losses, gd_path, gd_losses, floor, epochs, summary)
 
 
 def _excess(p: LeastSquares, path: np.ndarray) -> np.ndarray:
@@ -199,10 +220,10 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     f = p.objective
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.15)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID, log=False, levels=12)
-    plotting.path(ax_path, run.gd_path, color="0.55", markersize=0, end=False, start=False,
-                  label="full batch (GD)")
-    plotting.path(ax_path, run.path, color=plotting.COLORS[1], markersize=1.2,
-                  label=f"mini-batch, B = {run.batch_size}")
+    plotting.path(ax_path, run.gd_path, color="0.55", markersize=0, end=False, start=False, label="full batch (GD)")
+    plotting.path(
+        ax_path, run.path, color=plotting.COLORS[1], markersize=1.2, label=f"mini-batch, B = {run.batch_size}"
+    )
     ax_path.set_aspect("equal")
     ax_path.legend(loc="lower right", fontsize="x-small", frameon=True)
 
@@ -210,8 +231,7 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     ax_loss.plot(t, run.gd_losses, color="0.55", lw=1.2, label="full batch (GD)")
     ax_loss.plot(t, run.losses, color=plotting.COLORS[1], lw=1.0, label=f"B = {run.batch_size}")
     if math.isfinite(run.floor) and run.floor > 0:
-        ax_loss.axhline(run.floor, color=plotting.COLORS[0], ls="--", lw=1.2,
-                        label="predicted noise floor")
+        ax_loss.axhline(run.floor, color=plotting.COLORS[0], ls="--", lw=1.2, label="predicted noise floor")
     ax_loss.set_yscale("log")
     ax_loss.set_ylim(1e-6, 20)
     ax_loss.legend(loc="upper right", fontsize="x-small", frameon=True)
@@ -232,7 +252,7 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
 def batch_noise_widget() -> Widget:
     """Batch-size and learning-rate sliders over :func:`batch_noise_run`."""
     f = least_squares_problem().objective
-    f.value(f.start)                         # compile once, not mid-drag
+    f.value(f.start)  # compile once, not mid-drag
     return Widget(
         compute=batch_noise_run,
         draw=draw_batch_noise_run,
@@ -252,7 +272,7 @@ def batch_noise_widget() -> Widget:
 DIGITS_BATCH_SIZES = (1, 8, 32, "full")
 DIGITS_LRS = (0.01, 0.03, 0.1, 0.3, 1.0)
 DIGITS_EPOCHS = 3
-BIN = 0.1                    # width, in epochs, of the bins that average the mini-batch losses
+BIN = 0.1  # width, in epochs, of the bins that average the mini-batch losses
 
 
 class DigitsGrid(NamedTuple):
@@ -268,7 +288,7 @@ class DigitsGrid(NamedTuple):
     final_val_acc: np.ndarray
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def digits_grid(epochs: int = DIGITS_EPOCHS, seed: int = 0) -> DigitsGrid:
     r"""``epochs`` epochs of mini-batch SGD on softmax regression of the digits
     (:func:`lib.data.load_digits`) for every batch size and learning rate of the widget, from
@@ -291,8 +311,17 @@ def digits_grid(epochs: int = DIGITS_EPOCHS, seed: int = 0) -> DigitsGrid:
     final_acc = np.full_like(final_loss, np.nan)
     for i, B in enumerate(DIGITS_BATCH_SIZES):
         for j, lr in enumerate(DIGITS_LRS):
-            h = train(model, params, optim.sgd(lr=lr), splits.train, epochs=epochs,
-                      batch_size=n if B == "full" else B, seed=seed, val=splits.val, progress=False)
+            h = train(
+                model,
+                params,
+                optim.sgd(lr=lr),
+                splits.train,
+                epochs=epochs,
+                batch_size=n if B == "full" else B,
+                seed=seed,
+                val=splits.val,
+                progress=False,
+            )
             histories[(B, lr)] = h
             if not h.diverged and h.epochs == epochs:
                 final_loss[i, j] = h.train_loss[-1]
@@ -305,13 +334,13 @@ def digits_grid(epochs: int = DIGITS_EPOCHS, seed: int = 0) -> DigitsGrid:
 class DigitsRun(NamedTuple):
     """What :func:`digits_run` returns."""
 
-    batch_size: object           # an int or "full"
+    batch_size: object  # an int or "full"
     lr: float
-    updates: int                 # number of updates made
-    bin_epochs: np.ndarray       # centres of the bins, in epochs
-    bin_loss: np.ndarray         # mean mini-batch loss in each bin
-    epoch_loss: np.ndarray       # (epochs + 1,) training loss on the whole set, from epoch 0
-    val_acc: np.ndarray          # (epochs,) validation accuracy after each epoch
+    updates: int  # number of updates made
+    bin_epochs: np.ndarray  # centres of the bins, in epochs
+    bin_loss: np.ndarray  # mean mini-batch loss in each bin
+    epoch_loss: np.ndarray  # (epochs + 1,) training loss on the whole set, from epoch 0
+    val_acc: np.ndarray  # (epochs,) validation accuracy after each epoch
     diverged: bool
     grid: DigitsGrid
     summary: str
@@ -327,7 +356,7 @@ def digits_run(batch_size=32, lr: float = 0.1) -> DigitsRun:
     grid = digits_grid()
     h = grid.histories[(batch_size, lr)]
     n = grid.n
-    initial = float(np.log(10.0))                   # zero weights: uniform probabilities
+    initial = float(np.log(10.0))  # zero weights: uniform probabilities
     x = (np.asarray(h.grad_evals, dtype=float) - 0.5 * np.minimum(h.batch_size, n)) / n
     edges = np.arange(0.0, DIGITS_EPOCHS + BIN / 2, BIN)
     which = np.clip(np.digitize(x, edges) - 1, 0, len(edges) - 2)
@@ -341,10 +370,22 @@ def digits_run(batch_size=32, lr: float = 0.1) -> DigitsRun:
     if h.diverged:
         summary = f"{B}, η = {lr:g}: diverged after {h.steps} updates"
     else:
-        summary = (f"{B}, η = {lr:g}: {h.steps} updates in {DIGITS_EPOCHS} epochs, training loss "
-                   f"{h.train_loss[-1]:.3f}, validation accuracy {100 * h.val_acc[-1]:.1f}%")
-    return DigitsRun(batch_size, float(lr), h.steps, centres, bin_loss, epoch_loss,
-                     np.asarray(h.val_acc), bool(h.diverged), grid, summary)
+        summary = (
+            f"{B}, η = {lr:g}: {h.steps} updates in {DIGITS_EPOCHS} epochs, training loss "
+            f"{h.train_loss[-1]:.3f}, validation accuracy {100 * h.val_acc[-1]:.1f}%"
+        )
+    return DigitsRun(
+        batch_size,
+        float(lr),
+        h.steps,
+        centres,
+        bin_loss,
+        epoch_loss,
+        np.asarray(h.val_acc),
+        bool(h.diverged),
+        grid,
+        summary,
+    )
 
 
 def draw_digits_run(run: DigitsRun, fig) -> None:
@@ -355,12 +396,25 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
 
     ax_loss, ax_grid = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.15, 1)})
     ok = np.isfinite(run.bin_loss)
-    ax_loss.plot(run.bin_epochs[ok], run.bin_loss[ok], color=plotting.COLORS[1], lw=1.2,
-                 marker="." if ok.sum() < 10 else None, label="mini-batch loss (binned)")
+    ax_loss.plot(
+        run.bin_epochs[ok],
+        run.bin_loss[ok],
+        color=plotting.COLORS[1],
+        lw=1.2,
+        marker="." if ok.sum() < 10 else None,
+        label="mini-batch loss (binned)",
+    )
     epochs = np.arange(len(run.epoch_loss))
     finite = np.isfinite(run.epoch_loss)
-    ax_loss.plot(epochs[finite], run.epoch_loss[finite], "o-", color=plotting.COLORS[0], lw=1.4,
-                 markersize=4, label="loss on all training data")
+    ax_loss.plot(
+        epochs[finite],
+        run.epoch_loss[finite],
+        "o-",
+        color=plotting.COLORS[0],
+        lw=1.4,
+        markersize=4,
+        label="loss on all training data",
+    )
     ax_loss.set_yscale("log")
     ax_loss.set_ylim(0.03, 5)
     ax_loss.set_xlim(0, DIGITS_EPOCHS)
@@ -375,11 +429,14 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
     g = run.grid
     values = np.log10(np.where(np.isfinite(g.final_loss), g.final_loss, np.nan))
     ax_grid.imshow(values, cmap="viridis_r", vmin=np.log10(0.05), vmax=np.log10(3.0), aspect="auto")
-    for i, j in zip(*np.nonzero(~np.isfinite(g.final_loss))):      # diverged runs
+    for i, j in zip(*np.nonzero(~np.isfinite(g.final_loss))):  # diverged runs
         ax_grid.text(j, i, "div.", ha="center", va="center", fontsize=7)
     i, j = g.batch_sizes.index(run.batch_size), g.lrs.index(run.lr)
-    ax_grid.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
-        (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=plotting.COLORS[1], lw=2.5))
+    ax_grid.add_patch(
+        __import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
+            (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=plotting.COLORS[1], lw=2.5
+        )
+    )
     ax_grid.set_xticks(range(len(g.lrs)), [f"{v:g}" for v in g.lrs])
     ax_grid.set_yticks(range(len(g.batch_sizes)), [str(b) for b in g.batch_sizes])
     ax_grid.set_xlabel("learning rate η")

@@ -22,11 +22,20 @@ from lib import optim
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
-    "GRAD_SCALE", "DecayPaths", "decay_paths", "draw_decay_paths", "decay_widget",
-    "GridResult", "digits_grid", "draw_heatmaps", "heatmap_widget", "adam_l2_decay_factors",
+    "GRAD_SCALE",
+    "DecayPaths",
+    "decay_paths",
+    "draw_decay_paths",
+    "decay_widget",
+    "GridResult",
+    "digits_grid",
+    "draw_heatmaps",
+    "heatmap_widget",
+    "adam_l2_decay_factors",
 ]
 
 METHOD_COLORS = {"Adam + L2": "#D55E00", "AdamW": "#0072B2"}
+
 
 def _adjust(fig, **margins) -> None:
     """Set the margins unless the figure has a layout engine (the lesson's constrained layout)."""
@@ -58,8 +67,7 @@ class DecayPaths(NamedTuple):
     lr: float
 
 
-def decay_paths(weight_decay: float = 0.3, lr: float = 0.01, steps: int = DECAY_STEPS,
-                seed: int = 0) -> DecayPaths:
+def decay_paths(weight_decay: float = 0.3, lr: float = 0.01, steps: int = DECAY_STEPS, seed: int = 0) -> DecayPaths:
     r"""Adam + L2 versus AdamW on :math:`L(\theta) = \mathbb E\,\tfrac12\sum_i c_i(\theta_i - 1 - \sigma\xi_i)^2`.
 
     The stochastic gradient is :math:`g_t = c \odot (\theta - 1) + c \odot \sigma\xi_t`
@@ -120,16 +128,16 @@ def draw_decay_paths(data: DecayPaths, fig) -> None:
     ax_path.plot(1, 1, "k+", ms=9, label="minimum without decay")
     ax_path.plot(*data.l2_minimum, "kx", ms=7, label="minimum of the penalised loss")
     ax_path.plot([0, 1.1], [0, 1.1], color="0.7", lw=0.6, ls=":")
-    ax_path.set(xlim=(-0.05, 1.25), ylim=(-0.05, 1.25), xlabel="θ₁ (small gradients)",
-                ylabel="θ₂ (10× larger gradients)")
+    ax_path.set(
+        xlim=(-0.05, 1.25), ylim=(-0.05, 1.25), xlabel="θ₁ (small gradients)", ylabel="θ₂ (10× larger gradients)"
+    )
     ax_path.legend(fontsize=6.5, loc="lower right")
     t = np.arange(1, len(data.decay["AdamW"]) + 1)
     for name, style in (("Adam + L2", "-"), ("AdamW", "--")):
         for i, lw in ((0, 1.6), (1, 0.9)):
             vals = data.decay[name][:, i]
             if np.all(vals > 0):
-                ax_dec.semilogy(t, vals, color=METHOD_COLORS[name], ls=style, lw=lw,
-                                label=f"{name}, θ{'₁₂'[i]}")
+                ax_dec.semilogy(t, vals, color=METHOD_COLORS[name], ls=style, lw=lw, label=f"{name}, θ{'₁₂'[i]}")
     ax_dec.set(xlabel="step t", ylabel="decay per step (fraction of θᵢ)")
     if data.weight_decay > 0:
         ax_dec.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 3.0), numticks=6))
@@ -144,9 +152,12 @@ def draw_decay_paths(data: DecayPaths, fig) -> None:
 def decay_widget() -> Widget:
     """λ and η sliders over :func:`decay_paths` (8 frames)."""
     return Widget(
-        compute=decay_paths, draw=draw_decay_paths,
-        controls=(Control("weight_decay", DECAY_LAMBDAS, "weight decay λ", default=0.3),
-                  Control("lr", DECAY_LRS, "learning rate η", default=0.01)),
+        compute=decay_paths,
+        draw=draw_decay_paths,
+        controls=(
+            Control("weight_decay", DECAY_LAMBDAS, "weight decay λ", default=0.3),
+            Control("lr", DECAY_LRS, "learning rate η", default=0.01),
+        ),
         figsize=(7.5, 3.4),
         title="Adam + L2 against AdamW when one coordinate has 10× larger gradients",
         style=course_style(),
@@ -155,6 +166,7 @@ def decay_widget() -> Widget:
 
 # --------------------------------------------------------------------------------------------
 # 2. The (η, λ) grid on the digits
+
 
 class GridResult(NamedTuple):
     """What :func:`digits_grid` returns. ``val_acc[method]`` has shape
@@ -168,8 +180,9 @@ class GridResult(NamedTuple):
     epochs: int
 
 
-def digits_grid(lrs, lambdas_l2, lambdas_w, seeds=(0, 1, 2), epochs: int = 10, batch_size: int = 128,
-                hidden: int = 32, mask=None) -> GridResult:
+def digits_grid(
+    lrs, lambdas_l2, lambdas_w, seeds=(0, 1, 2), epochs: int = 10, batch_size: int = 128, hidden: int = 32, mask=None
+) -> GridResult:
     r"""Adam + L2 and AdamW on the digits over an (η, λ) grid, for several seeds.
 
     Every run trains ``lib.nn.mlp((64, hidden, 10))`` with :func:`lib.train.train`
@@ -190,14 +203,12 @@ def digits_grid(lrs, lambdas_l2, lambdas_w, seeds=(0, 1, 2), epochs: int = 10, b
     >>> r.val_acc["AdamW"].shape
     (1, 1, 1, 1)
     """
-    import lib.train
-    from lib.data import load_digits
-    from lib.nn import mlp
 
     try:  # tiny matrices: one BLAS thread is faster, and fair to a shared machine
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
         import contextlib
+
         threadpool_limits = lambda limits: contextlib.nullcontext()  # noqa: E731
     with threadpool_limits(1):
         return _digits_grid(lrs, lambdas_l2, lambdas_w, seeds, epochs, batch_size, hidden, mask)
@@ -211,8 +222,10 @@ def _digits_grid(lrs, lambdas_l2, lambdas_w, seeds, epochs, batch_size, hidden, 
     splits = load_digits(seed=0)
     model = mlp((64, hidden, 10))
     lambdas = {"Adam + L2": tuple(lambdas_l2), "AdamW": tuple(lambdas_w)}
-    makers = {"Adam + L2": lambda lr, lam: optim.adam(lr=lr, weight_decay=lam, mask=mask),
-              "AdamW": lambda lr, lam: optim.adamw(lr=lr, weight_decay=lam / lr, mask=mask)}
+    makers = {
+        "Adam + L2": lambda lr, lam: optim.adam(lr=lr, weight_decay=lam, mask=mask),
+        "AdamW": lambda lr, lam: optim.adamw(lr=lr, weight_decay=lam / lr, mask=mask),
+    }
     out = {}
     for name, make in makers.items():
         acc = np.full((len(seeds), len(lrs), len(lambdas[name]), epochs), np.nan)
@@ -220,9 +233,18 @@ def _digits_grid(lrs, lambdas_l2, lambdas_w, seeds, epochs, batch_size, hidden, 
             init = model.init(seed)
             for i, lr in enumerate(lrs):
                 for j, lam in enumerate(lambdas[name]):
-                    h = lib.train.train(model, init, make(lr, lam), splits.train, val=splits.val,
-                                        epochs=epochs, batch_size=batch_size, seed=seed, progress=False)
-                    acc[s, i, j, :len(h.val_acc)] = h.val_acc
+                    h = lib.train.train(
+                        model,
+                        init,
+                        make(lr, lam),
+                        splits.train,
+                        val=splits.val,
+                        epochs=epochs,
+                        batch_size=batch_size,
+                        seed=seed,
+                        progress=False,
+                    )
+                    acc[s, i, j, : len(h.val_acc)] = h.val_acc
         out[name] = acc
     return GridResult(tuple(lrs), lambdas, tuple(seeds), out, int(epochs))
 
@@ -252,15 +274,29 @@ def draw_heatmaps(data: dict, fig) -> None:
     hi = max(np.nanmax(t) for t in tables.values())
     for ax, (name, table) in zip(axes, tables.items()):
         ax.grid(False)
-        ax.imshow(table, cmap="viridis" if not spread else "magma", vmin=lo, vmax=max(hi, lo + 1e-9),
-                       origin="lower", aspect="auto")
+        ax.imshow(
+            table,
+            cmap="viridis" if not spread else "magma",
+            vmin=lo,
+            vmax=max(hi, lo + 1e-9),
+            origin="lower",
+            aspect="auto",
+        )
         for (i, j), v in np.ndenumerate(table):
-            ax.text(j, i, "–" if np.isnan(v) else f"{100 * v:.1f}", ha="center", va="center", fontsize=7,
-                    color="white" if (np.isnan(v) or v < lo + 0.6 * (hi - lo)) else "black")
+            ax.text(
+                j,
+                i,
+                "–" if np.isnan(v) else f"{100 * v:.1f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if (np.isnan(v) or v < lo + 0.6 * (hi - lo)) else "black",
+            )
         if not spread and np.any(np.isfinite(table)):
             i, j = np.unravel_index(np.nanargmax(table), table.shape)
-            ax.add_patch(__import__("matplotlib").patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
-                                                                     ec="red", lw=1.5))
+            ax.add_patch(
+                __import__("matplotlib").patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=1.5)
+            )
         ax.set_xticks(range(len(grid.lambdas[name])), [f"{v:g}" for v in grid.lambdas[name]], fontsize=7)
         ax.set_yticks(range(len(grid.lrs)), [f"{v:g}" for v in grid.lrs], fontsize=7)
         xlabel = "λ′ (Adam's weight_decay)" if name == "Adam + L2" else "λ_paper (decay per step)"
@@ -280,8 +316,10 @@ def heatmap_widget(grid: GridResult | None = None) -> Widget:
     return Widget(
         compute=lambda statistic, epoch: _heatmap_frame(grid, statistic, epoch),
         draw=draw_heatmaps,
-        controls=(Control("statistic", stats, "show", default="mean over seeds", fmt="{}"),
-                  Control("epoch", epochs, "after epoch", default=grid.epochs, fmt="{}")),
+        controls=(
+            Control("statistic", stats, "show", default="mean over seeds", fmt="{}"),
+            Control("epoch", epochs, "after epoch", default=grid.epochs, fmt="{}"),
+        ),
         figsize=(8.0, 3.3),
         title="Validation accuracy (%) of mlp((64, 32, 10)) on the digits over the (η, λ) grid",
         style=course_style(),
@@ -291,8 +329,10 @@ def heatmap_widget(grid: GridResult | None = None) -> Widget:
 # --------------------------------------------------------------------------------------------
 # 3. The per-weight factor of Adam + L2 on the digits
 
-def adam_l2_decay_factors(lr: float = 3e-3, weight_decay: float = 1e-3, epochs: int = 4,
-                          batch_size: int = 64, seed: int = 0) -> dict:
+
+def adam_l2_decay_factors(
+    lr: float = 3e-3, weight_decay: float = 1e-3, epochs: int = 4, batch_size: int = 64, seed: int = 0
+) -> dict:
     r"""Train ``mlp((64, 32, 10))`` with Adam + L2 and return, per weight, the gradient RMS
     :math:`\sqrt{\hat v_i}` and the factor that multiplies :math:`\theta_i` in the L2 part of
     the step, :math:`\lambda/(\sqrt{\hat v_i} + \varepsilon)` (AdamW's is :math:`\lambda` for
@@ -313,6 +353,7 @@ def adam_l2_decay_factors(lr: float = 3e-3, weight_decay: float = 1e-3, epochs: 
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
         import contextlib
+
         threadpool_limits = lambda limits: contextlib.nullcontext()  # noqa: E731
     splits = load_digits(seed=0)
     model = mlp((64, 32, 10))
@@ -328,6 +369,6 @@ def adam_l2_decay_factors(lr: float = 3e-3, weight_decay: float = 1e-3, epochs: 
                 params = optim.apply_updates(params, updates)
     adam_state = next(s for s in state if isinstance(s, optim.ScaleByAdamState))
     names = [k for k in params if np.ndim(params[k]) >= 2]
-    rms = np.concatenate([np.sqrt(adam_state.nu[k] / (1 - 0.999 ** adam_state.count)).ravel() for k in names])
+    rms = np.concatenate([np.sqrt(adam_state.nu[k] / (1 - 0.999**adam_state.count)).ravel() for k in names])
     layer = np.concatenate([np.full(params[k].size, k) for k in names])
     return {"rms": rms, "factor": weight_decay / (rms + 1e-8), "layer": layer}

@@ -41,13 +41,17 @@ from record_torch import DATA_DIR, Case, Problem, gradient, record, run_torch, w
 TORCH_VERSION = "2.13.0"
 OPTAX_VERSION = "0.2.8"
 
-record_torch.PROBLEMS.update({
-    p.name: p for p in [
-        Problem("mixed5", shapes={"W": (4, 3), "V": (2, 5), "T": (2, 3, 4), "w": (3,), "s": ()},
-                steps=40, seed=20251111),
-        Problem("mats3", shapes={"W": (5, 3), "V": (3, 4), "Q": (3, 3)}, steps=40, seed=20251112),
-    ]
-})
+record_torch.PROBLEMS.update(
+    {
+        p.name: p
+        for p in [
+            Problem(
+                "mixed5", shapes={"W": (4, 3), "V": (2, 5), "T": (2, 3, 4), "w": (3,), "s": ()}, steps=40, seed=20251111
+            ),
+            Problem("mats3", shapes={"W": (5, 3), "V": (3, 4), "Q": (3, 3)}, steps=40, seed=20251112),
+        ]
+    }
+)
 
 ADADELTA = "Adadelta"
 ADAFACTOR = "Adafactor"
@@ -57,8 +61,14 @@ TORCH_CASES = [
     Case("adadelta_weight_decay", ADADELTA, "adadelta", dict(lr=2.0, weight_decay=0.1), problem="mixed5"),
     Case("adadelta_rho1", ADADELTA, "adadelta", dict(rho=1.0), problem="mixed5"),
     Case("adadelta_maximize", ADADELTA, "adadelta", dict(maximize=True), problem="mixed5"),
-    Case("adadelta_schedule", ADADELTA, "adadelta", dict(lr=0.0), problem="mixed5",
-         schedule=warmup_cosine(2.0, warmup=5, steps=40)),
+    Case(
+        "adadelta_schedule",
+        ADADELTA,
+        "adadelta",
+        dict(lr=0.0),
+        problem="mixed5",
+        schedule=warmup_cosine(2.0, warmup=5, steps=40),
+    ),
     Case("adafactor", ADAFACTOR, "adafactor", dict(), problem="mixed5"),
     Case("adafactor_lr", ADAFACTOR, "adafactor", dict(lr=0.2), problem="mixed5"),
     Case("adafactor_beta2_decay", ADAFACTOR, "adafactor", dict(lr=0.1, beta2_decay=-0.5), problem="mixed5"),
@@ -67,19 +77,36 @@ TORCH_CASES = [
     Case("adafactor_d", ADAFACTOR, "adafactor", dict(lr=0.1, d=1.2), problem="mixed5"),
     Case("adafactor_weight_decay", ADAFACTOR, "adafactor", dict(lr=0.1, weight_decay=0.2), problem="mixed5"),
     Case("adafactor_maximize", ADAFACTOR, "adafactor", dict(lr=0.05, maximize=True), problem="mixed5"),
-    Case("adafactor_schedule", ADAFACTOR, "adafactor", dict(lr=0.0, weight_decay=0.1), problem="mixed5",
-         schedule=warmup_cosine(0.3, warmup=5, steps=40)),
+    Case(
+        "adafactor_schedule",
+        ADAFACTOR,
+        "adafactor",
+        dict(lr=0.0, weight_decay=0.1),
+        problem="mixed5",
+        schedule=warmup_cosine(0.3, warmup=5, steps=40),
+    ),
     Case("muon", "Muon", "muon", dict(lr=0.02), problem="mats3", state=("momentum_buffer",)),
     Case("muon_no_nesterov", "Muon", "muon", dict(lr=0.02, nesterov=False), problem="mats3"),
     Case("muon_momentum", "Muon", "muon", dict(lr=0.02, momentum=0.8, weight_decay=0.0), problem="mats3"),
     Case("muon_momentum0", "Muon", "muon", dict(lr=0.02, momentum=0.0), problem="mats3"),
     Case("muon_original", "Muon", "muon", dict(lr=0.02, adjust_lr_fn="original"), problem="mats3"),
     Case("muon_match_rms_adamw", "Muon", "muon", dict(lr=0.01, adjust_lr_fn="match_rms_adamw"), problem="mats3"),
-    Case("muon_classic_ns", "Muon", "muon", dict(lr=0.02, ns_coefficients=(1.875, -1.25, 0.375), ns_steps=8),
-         problem="mats3"),
+    Case(
+        "muon_classic_ns",
+        "Muon",
+        "muon",
+        dict(lr=0.02, ns_coefficients=(1.875, -1.25, 0.375), ns_steps=8),
+        problem="mats3",
+    ),
     Case("muon_ns_steps", "Muon", "muon", dict(lr=0.02, ns_steps=2, eps=0.5), problem="mats3"),
-    Case("muon_schedule", "Muon", "muon", dict(lr=0.0, weight_decay=0.2), problem="mats3",
-         schedule=warmup_cosine(0.05, warmup=5, steps=40)),
+    Case(
+        "muon_schedule",
+        "Muon",
+        "muon",
+        dict(lr=0.0, weight_decay=0.2),
+        problem="mats3",
+        schedule=warmup_cosine(0.05, warmup=5, steps=40),
+    ),
     Case("muon_torch_bfloat16", "Muon", "muon", dict(lr=0.02), problem="mats3"),
 ]
 
@@ -88,17 +115,31 @@ LION_CASES = [
     Case("lion_betas", "lion", "lion", dict(lr=0.01, betas=(0.95, 0.98)), problem="mixed5"),
     Case("lion_equal_betas", "lion", "lion", dict(lr=0.01, betas=(0.9, 0.9), weight_decay=0.0), problem="mixed5"),
     Case("lion_weight_decay", "lion", "lion", dict(lr=0.01, weight_decay=0.5), problem="mixed5"),
-    Case("lion_mask", "lion", "lion", dict(lr=0.01, weight_decay=0.5,
-                                          mask={"W": True, "V": True, "T": True, "w": False, "s": False}),
-         problem="mixed5"),
-    Case("lion_schedule", "lion", "lion", dict(lr=0.0, weight_decay=0.1), problem="mixed5",
-         schedule=warmup_cosine(0.02, warmup=5, steps=40)),
+    Case(
+        "lion_mask",
+        "lion",
+        "lion",
+        dict(lr=0.01, weight_decay=0.5, mask={"W": True, "V": True, "T": True, "w": False, "s": False}),
+        problem="mixed5",
+    ),
+    Case(
+        "lion_schedule",
+        "lion",
+        "lion",
+        dict(lr=0.0, weight_decay=0.1),
+        problem="mixed5",
+        schedule=warmup_cosine(0.02, warmup=5, steps=40),
+    ),
 ]
 
 FILES = {"beyond_adam_torch": TORCH_CASES, "lion_optax": LION_CASES}
 
-NS_SHAPES = [((6, 3), (3.4445, -4.775, 2.0315), 5), ((3, 7), (3.4445, -4.775, 2.0315), 5),
-             ((4, 4), (1.875, -1.25, 0.375), 10), ((5, 2), (3.4445, -4.775, 2.0315), 1)]
+NS_SHAPES = [
+    ((6, 3), (3.4445, -4.775, 2.0315), 5),
+    ((3, 7), (3.4445, -4.775, 2.0315), 5),
+    ((4, 4), (1.875, -1.25, 0.375), 10),
+    ((5, 2), (3.4445, -4.775, 2.0315), 1),
+]
 
 
 def _float64_newton_schulz():
@@ -207,8 +248,10 @@ def main(argv: list[str]) -> int:
     except ImportError:
         sys.exit("record_beyond_adam.py needs torch==2.13.0 and optax==0.2.8 (the golden venv; see the docstring)")
     if not torch.__version__.startswith(TORCH_VERSION) or optax.__version__ != OPTAX_VERSION:
-        sys.exit(f"needs torch {TORCH_VERSION} and optax {OPTAX_VERSION}, found {torch.__version__}, "
-                 f"{optax.__version__}: goldens are recorded with pinned versions")
+        sys.exit(
+            f"needs torch {TORCH_VERSION} and optax {OPTAX_VERSION}, found {torch.__version__}, "
+            f"{optax.__version__}: goldens are recorded with pinned versions"
+        )
     torch.set_default_dtype(torch.float64)
     jax.config.update("jax_enable_x64", True)
     keys = argv or list(FILES) + ["newton_schulz_torch"]
@@ -216,12 +259,21 @@ def main(argv: list[str]) -> int:
         if key == "newton_schulz_torch":
             path = record_newton_schulz()
         elif key == "lion_optax":
-            path = record(key, FILES[key], runner=run_lion,
-                          versions={"optax": optax.__version__, "jax": jax.__version__},
-                          source="tests/golden/record_beyond_adam.py")
+            path = record(
+                key,
+                FILES[key],
+                runner=run_lion,
+                versions={"optax": optax.__version__, "jax": jax.__version__},
+                source="tests/golden/record_beyond_adam.py",
+            )
         elif key in FILES:
-            path = record(key, FILES[key], runner=run, versions={"torch": torch.__version__},
-                          source="tests/golden/record_beyond_adam.py")
+            path = record(
+                key,
+                FILES[key],
+                runner=run,
+                versions={"torch": torch.__version__},
+                source="tests/golden/record_beyond_adam.py",
+            )
         else:
             sys.exit(f"unknown golden file {key!r}; known: {list(FILES) + ['newton_schulz_torch']}")
         print(f"wrote {path} ({path.stat().st_size / 1024:.1f} kB)")

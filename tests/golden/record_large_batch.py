@@ -60,8 +60,12 @@ CASES = {
     "lars_weight_decay_mask_false": ("lars", dict(lr=0.5, weight_decay=0.05, weight_decay_mask=False), None, None),
     "lars_trust_ratio_mask": ("lars", dict(lr=0.2, weight_decay=1e-2, trust_ratio_mask=NO_BIAS), None, None),
     "lars_trust_ratio_mask_fn": ("lars", dict(lr=0.2, trust_ratio_mask="matrices"), None, None),
-    "lars_both_masks": ("lars", dict(lr=0.3, weight_decay=0.02, weight_decay_mask=ONLY_W,
-                                     trust_ratio_mask=NO_BIAS), None, None),
+    "lars_both_masks": (
+        "lars",
+        dict(lr=0.3, weight_decay=0.02, weight_decay_mask=ONLY_W, trust_ratio_mask=NO_BIAS),
+        None,
+        None,
+    ),
     "lars_eps": ("lars", dict(lr=0.5, eps=1e-3, weight_decay=1e-3), None, None),
     "lars_trust_coefficient": ("lars", dict(lr=0.05, trust_coefficient=0.02), None, None),
     "lars_nesterov": ("lars", dict(lr=0.5, nesterov=True, weight_decay=1e-3), None, None),
@@ -101,8 +105,11 @@ def problem() -> dict:
 
 def gradient(arrays: dict, params: dict, t: int) -> dict:
     """The gradient at step ``t`` (0-based); ``tests/test_large_batch.py`` uses the same formula."""
-    return {n: arrays["gate"][t] * (arrays["A"][n] @ np.ravel(p) + arrays["b"][n] + arrays["noise"][n][t])
-            .reshape(np.shape(p)) for n, p in params.items()}
+    return {
+        n: arrays["gate"][t]
+        * (arrays["A"][n] @ np.ravel(p) + arrays["b"][n] + arrays["noise"][n][t]).reshape(np.shape(p))
+        for n, p in params.items()
+    }
 
 
 def optax_kwargs(hp: dict, params: dict) -> dict:
@@ -162,9 +169,18 @@ def main() -> int:
     for kind in ("init", "A", "b", "noise"):
         for n, a in arrays[kind].items():
             out[f"{kind}/{n}"] = a
-    meta = {"format": 1, "source": "tests/golden/record_large_batch.py", "optax": optax.__version__,
-            "jax": jax.__version__, "numpy": np.__version__, "dtype": "float64",
-            "params": list(SHAPES), "steps": STEPS, "zero_steps": list(ZERO_STEPS), "cases": []}
+    meta = {
+        "format": 1,
+        "source": "tests/golden/record_large_batch.py",
+        "optax": optax.__version__,
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "dtype": "float64",
+        "params": list(SHAPES),
+        "steps": STEPS,
+        "zero_steps": list(ZERO_STEPS),
+        "cases": [],
+    }
     for name, (optimizer, hp, schedule, k) in CASES.items():
         traj, lrs = run(name, arrays)
         if not all(np.all(np.isfinite(a)) for a in traj.values()):
@@ -173,8 +189,9 @@ def main() -> int:
             out[f"case/{name}/traj/{n}"] = a
         if lrs is not None:
             out[f"case/{name}/lr"] = lrs
-        meta["cases"].append({"name": name, "optimizer": optimizer, "hparams": hp,
-                              "schedule": schedule is not None, "multisteps": k})
+        meta["cases"].append(
+            {"name": name, "optimizer": optimizer, "hparams": hp, "schedule": schedule is not None, "multisteps": k}
+        )
     out["meta"] = np.array(json.dumps(meta, sort_keys=True))
     DATA.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(DATA, **out)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from record_torch import Case, Problem, PROBLEMS, gradient, record, warmup_cosine  # noqa: E402
+from record_torch import Case, Problem, gradient, record, warmup_cosine  # noqa: E402
 
 OPTAX_VERSION = "0.2.8"
 
@@ -30,11 +30,17 @@ ADABELIEF_CASES = [
     Case("adabelief", "adabelief", "adabelief", dict(lr=0.05), state=("mu", "nu")),
     Case("adabelief_nesterov", "adabelief", "adabelief", dict(lr=0.05, nesterov=True), state=("mu", "nu")),
     # the paper's epsilon (1e-8 in the denominator), no eps_root, other betas
-    Case("adabelief_paper_eps_betas", "adabelief", "adabelief",
-         dict(lr=0.05, betas=(0.8, 0.99), eps=1e-8, eps_root=0.0)),
+    Case(
+        "adabelief_paper_eps_betas", "adabelief", "adabelief", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-8, eps_root=0.0)
+    ),
     Case("adabelief_large_eps_root", "adabelief", "adabelief", dict(lr=0.05, eps=1e-3, eps_root=1e-4)),
-    Case("adabelief_schedule_nesterov", "adabelief", "adabelief", dict(lr=0.0, nesterov=True),
-         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    Case(
+        "adabelief_schedule_nesterov",
+        "adabelief",
+        "adabelief",
+        dict(lr=0.0, nesterov=True),
+        schedule=warmup_cosine(0.1, warmup=10, steps=120),
+    ),
 ]
 
 FILES = {"adabelief_optax": ADABELIEF_CASES}
@@ -81,8 +87,10 @@ def main(argv: list[str]) -> int:
     except ImportError:
         sys.exit("record_optax.py needs jax and optax; run it with the golden venv (see the docstring)")
     if optax.__version__ != OPTAX_VERSION:
-        sys.exit(f"record_optax.py needs optax {OPTAX_VERSION}, found {optax.__version__}: "
-                 "goldens are recorded with one pinned version")
+        sys.exit(
+            f"record_optax.py needs optax {OPTAX_VERSION}, found {optax.__version__}: "
+            "goldens are recorded with one pinned version"
+        )
     jax.config.update("jax_enable_x64", True)
     keys = argv or list(FILES)
     unknown = [k for k in keys if k not in FILES]
@@ -90,8 +98,7 @@ def main(argv: list[str]) -> int:
         sys.exit(f"unknown golden file(s) {unknown}; known: {list(FILES)}")
     versions = {"optax": optax.__version__, "jax": jax.__version__}
     for key in keys:
-        path = record(key, FILES[key], runner=run_optax, versions=versions,
-                      source="tests/golden/record_optax.py")
+        path = record(key, FILES[key], runner=run_optax, versions=versions, source="tests/golden/record_optax.py")
         print(f"wrote {path} ({path.stat().st_size / 1024:.1f} kB, {len(FILES[key])} cases)")
     return 0
 

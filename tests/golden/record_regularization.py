@@ -27,7 +27,7 @@ and stores, for a given ``mask``:
 
 L1 (``l1/``): ``softshrink_x``, ``softshrink_out`` (``F.softshrink(x, tau)`` with ``tau`` =
 ``softshrink_tau``, the soft threshold); a least-squares problem ``A``, ``b`` with
-:math:`f(\theta) = \lVert A\theta - b\rVert^2 / (2n)` and trajectories ``subgrad_traj``
+:math:`f(\theta) = \\lVert A\theta - b\rVert^2 / (2n)` and trajectories ``subgrad_traj``
 (``torch.optim.SGD(lr)`` on ``f + l1 * θ.abs().sum()``, autograd's subgradient) and
 ``prox_traj`` (``θ ← F.softshrink(θ - lr ∇f, lr * l1)``), ``steps + 1`` rows each, from
 ``theta0`` (which has an exact zero, where autograd's sign(0) = 0 matters).
@@ -63,14 +63,19 @@ BN_CASES = [
     dict(name="batch_of_two", num_features=2, eps=1e-5, momentum=0.1, affine=True, shape=(2, 2), steps=3),
     dict(name="three_d", num_features=3, eps=1e-5, momentum=0.1, affine=True, shape=(4, 3, 5), steps=3),
 ]
-DROPOUT_CASES = [dict(name="p0.5", p=0.5, shape=(6, 5)), dict(name="p0.2", p=0.2, shape=(10, 4)),
-                 dict(name="p0.9", p=0.9, shape=(8, 3)), dict(name="p0", p=0.0, shape=(3, 3))]
+DROPOUT_CASES = [
+    dict(name="p0.5", p=0.5, shape=(6, 5)),
+    dict(name="p0.2", p=0.2, shape=(10, 4)),
+    dict(name="p0.9", p=0.9, shape=(8, 3)),
+    dict(name="p0", p=0.0, shape=(3, 3)),
+]
 
 
 def record_bn(torch, case, rng, data):
     nn = torch.nn
-    bn = nn.BatchNorm1d(case["num_features"], eps=case["eps"], momentum=case["momentum"],
-                        affine=case["affine"]).double()
+    bn = nn.BatchNorm1d(
+        case["num_features"], eps=case["eps"], momentum=case["momentum"], affine=case["affine"]
+    ).double()
     pre = f"bn/{case['name']}/"
     if case["affine"]:
         with torch.no_grad():
@@ -115,7 +120,7 @@ def record_bn(torch, case, rng, data):
 def record_dropout(torch, case, rng, data):
     p = case["p"]
     pre = f"dropout/{case['name']}/"
-    x = rng.uniform(0.5, 2.0, case["shape"])            # no zeros, so torch's own mask is recoverable
+    x = rng.uniform(0.5, 2.0, case["shape"])  # no zeros, so torch's own mask is recoverable
     drop = torch.nn.Dropout(p).double()
     # torch's formula, checked on a mask drawn by torch itself
     torch.manual_seed(0)
@@ -177,12 +182,25 @@ def record_l1(torch, rng, data):
 
 def record_mlp(torch, rng, data):
     nn = torch.nn
-    sizes = (6, 5, 4, 3)
-    params = {"W1": rng.normal(size=(6, 5)) * 0.8, "gamma1": rng.uniform(0.5, 2, 5), "beta1": rng.normal(size=5),
-              "W2": rng.normal(size=(5, 4)) * 0.8, "gamma2": rng.uniform(0.5, 2, 4), "beta2": rng.normal(size=4),
-              "W3": rng.normal(size=(4, 3)), "b3": rng.normal(size=3)}
-    model = nn.Sequential(nn.Linear(6, 5, bias=False), nn.BatchNorm1d(5), nn.ReLU(),
-                          nn.Linear(5, 4, bias=False), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3)).double()
+    params = {
+        "W1": rng.normal(size=(6, 5)) * 0.8,
+        "gamma1": rng.uniform(0.5, 2, 5),
+        "beta1": rng.normal(size=5),
+        "W2": rng.normal(size=(5, 4)) * 0.8,
+        "gamma2": rng.uniform(0.5, 2, 4),
+        "beta2": rng.normal(size=4),
+        "W3": rng.normal(size=(4, 3)),
+        "b3": rng.normal(size=3),
+    }
+    model = nn.Sequential(
+        nn.Linear(6, 5, bias=False),
+        nn.BatchNorm1d(5),
+        nn.ReLU(),
+        nn.Linear(5, 4, bias=False),
+        nn.BatchNorm1d(4),
+        nn.ReLU(),
+        nn.Linear(4, 3),
+    ).double()
     with torch.no_grad():
         model[0].weight.copy_(torch.from_numpy(params["W1"].T))
         model[1].weight.copy_(torch.from_numpy(params["gamma1"]))
@@ -194,9 +212,16 @@ def record_mlp(torch, rng, data):
         model[6].bias.copy_(torch.from_numpy(params["b3"]))
     for k, v in params.items():
         data[f"mlp/params/{k}"] = v
-    tensors = {"W1": (model[0].weight, True), "gamma1": (model[1].weight, False), "beta1": (model[1].bias, False),
-               "W2": (model[3].weight, True), "gamma2": (model[4].weight, False), "beta2": (model[4].bias, False),
-               "W3": (model[6].weight, True), "b3": (model[6].bias, False)}
+    tensors = {
+        "W1": (model[0].weight, True),
+        "gamma1": (model[1].weight, False),
+        "beta1": (model[1].bias, False),
+        "W2": (model[3].weight, True),
+        "gamma2": (model[4].weight, False),
+        "beta2": (model[4].bias, False),
+        "W3": (model[6].weight, True),
+        "b3": (model[6].bias, False),
+    }
     model.train()
     for t in range(2):
         x = rng.normal(size=(7, 6)) * 2 + 0.5

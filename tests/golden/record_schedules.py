@@ -36,10 +36,16 @@ import torch
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 TORCH = {
-    "constant_lr": "ConstantLR", "step_lr": "StepLR", "multi_step_lr": "MultiStepLR",
-    "exponential_lr": "ExponentialLR", "cosine_annealing_lr": "CosineAnnealingLR",
-    "cosine_annealing_warm_restarts": "CosineAnnealingWarmRestarts", "linear_lr": "LinearLR",
-    "polynomial_lr": "PolynomialLR", "one_cycle_lr": "OneCycleLR", "cyclic_lr": "CyclicLR",
+    "constant_lr": "ConstantLR",
+    "step_lr": "StepLR",
+    "multi_step_lr": "MultiStepLR",
+    "exponential_lr": "ExponentialLR",
+    "cosine_annealing_lr": "CosineAnnealingLR",
+    "cosine_annealing_warm_restarts": "CosineAnnealingWarmRestarts",
+    "linear_lr": "LinearLR",
+    "polynomial_lr": "PolynomialLR",
+    "one_cycle_lr": "OneCycleLR",
+    "cyclic_lr": "CyclicLR",
 }
 
 S = 300  # steps per case
@@ -51,66 +57,136 @@ CASES = [
     {"lib": "step_lr", "kwargs": {"base_lr": 0.3, "step_size": 7, "gamma": 0.8}, "steps": S},
     {"lib": "step_lr", "kwargs": {"base_lr": 0.3, "step_size": 1, "gamma": 0.97}, "steps": S},
     {"lib": "multi_step_lr", "kwargs": {"base_lr": 0.1, "milestones": [30, 80, 200]}, "steps": S},
-    {"lib": "multi_step_lr", "kwargs": {"base_lr": 0.2, "milestones": [50, 10, 50, 120], "gamma": 0.5},
-     "steps": S},
+    {"lib": "multi_step_lr", "kwargs": {"base_lr": 0.2, "milestones": [50, 10, 50, 120], "gamma": 0.5}, "steps": S},
     {"lib": "exponential_lr", "kwargs": {"base_lr": 0.1, "gamma": 0.99}, "steps": S},
     {"lib": "exponential_lr", "kwargs": {"base_lr": 1.0, "gamma": 0.9}, "steps": S},
     {"lib": "cosine_annealing_lr", "kwargs": {"base_lr": 0.1, "T_max": 100}, "steps": S},
     {"lib": "cosine_annealing_lr", "kwargs": {"base_lr": 0.1, "T_max": 37, "eta_min": 0.001}, "steps": S},
     {"lib": "cosine_annealing_lr", "kwargs": {"base_lr": 0.5, "T_max": 300, "eta_min": 0.01}, "steps": S},
     {"lib": "cosine_annealing_warm_restarts", "kwargs": {"base_lr": 0.1, "T_0": 10}, "steps": S},
-    {"lib": "cosine_annealing_warm_restarts", "kwargs": {"base_lr": 0.1, "T_0": 10, "T_mult": 2,
-                                                         "eta_min": 1e-3}, "steps": S},
-    {"lib": "cosine_annealing_warm_restarts", "kwargs": {"base_lr": 0.2, "T_0": 3, "T_mult": 3},
-     "steps": S},
+    {
+        "lib": "cosine_annealing_warm_restarts",
+        "kwargs": {"base_lr": 0.1, "T_0": 10, "T_mult": 2, "eta_min": 1e-3},
+        "steps": S,
+    },
+    {"lib": "cosine_annealing_warm_restarts", "kwargs": {"base_lr": 0.2, "T_0": 3, "T_mult": 3}, "steps": S},
     {"lib": "linear_lr", "kwargs": {"base_lr": 0.1}, "steps": 30},
     {"lib": "linear_lr", "kwargs": {"base_lr": 0.1, "start_factor": 0.01, "total_iters": 50}, "steps": S},
-    {"lib": "linear_lr", "kwargs": {"base_lr": 0.1, "start_factor": 1.0, "end_factor": 0.0,
-                                    "total_iters": 200}, "steps": S},
+    {
+        "lib": "linear_lr",
+        "kwargs": {"base_lr": 0.1, "start_factor": 1.0, "end_factor": 0.0, "total_iters": 200},
+        "steps": S,
+    },
     {"lib": "polynomial_lr", "kwargs": {"base_lr": 0.1}, "steps": 30},
     {"lib": "polynomial_lr", "kwargs": {"base_lr": 0.1, "total_iters": 200, "power": 2.0}, "steps": S},
     {"lib": "polynomial_lr", "kwargs": {"base_lr": 0.1, "total_iters": 150, "power": 0.5}, "steps": S},
     {"lib": "one_cycle_lr", "kwargs": {"max_lr": 0.1, "total_steps": S}, "steps": S},
-    {"lib": "one_cycle_lr", "kwargs": {"max_lr": 0.4, "total_steps": S, "pct_start": 0.25,
-                                       "anneal_strategy": "linear"}, "steps": S},
-    {"lib": "one_cycle_lr", "kwargs": {"max_lr": 0.4, "total_steps": 257, "pct_start": 0.4,
-                                       "div_factor": 10.0, "final_div_factor": 100.0,
-                                       "three_phase": True}, "steps": 257},
-    {"lib": "one_cycle_lr", "kwargs": {"max_lr": 1.0, "total_steps": 101, "three_phase": True,
-                                       "anneal_strategy": "linear"}, "steps": 101},
+    {
+        "lib": "one_cycle_lr",
+        "kwargs": {"max_lr": 0.4, "total_steps": S, "pct_start": 0.25, "anneal_strategy": "linear"},
+        "steps": S,
+    },
+    {
+        "lib": "one_cycle_lr",
+        "kwargs": {
+            "max_lr": 0.4,
+            "total_steps": 257,
+            "pct_start": 0.4,
+            "div_factor": 10.0,
+            "final_div_factor": 100.0,
+            "three_phase": True,
+        },
+        "steps": 257,
+    },
+    {
+        "lib": "one_cycle_lr",
+        "kwargs": {"max_lr": 1.0, "total_steps": 101, "three_phase": True, "anneal_strategy": "linear"},
+        "steps": 101,
+    },
     {"lib": "cyclic_lr", "kwargs": {"base_lr": 0.001, "max_lr": 0.1, "step_size_up": 20}, "steps": S},
-    {"lib": "cyclic_lr", "kwargs": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 13,
-                                    "step_size_down": 29}, "steps": S},
-    {"lib": "cyclic_lr", "kwargs": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 25,
-                                    "mode": "triangular2"}, "steps": S},
-    {"lib": "cyclic_lr", "kwargs": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 25,
-                                    "mode": "exp_range", "gamma": 0.99}, "steps": S},
-    {"lib": "sequential_lr", "milestones": [20], "steps": S, "base_lr": 0.1, "schedules": [
-        {"lib": "linear_lr", "kwargs": {"start_factor": 0.01, "total_iters": 20}},
-        {"lib": "cosine_annealing_lr", "kwargs": {"T_max": 280}}]},
-    {"lib": "sequential_lr", "milestones": [5, 60], "steps": S, "base_lr": 0.2, "schedules": [
-        {"lib": "constant_lr", "kwargs": {"factor": 0.1, "total_iters": 5}},
-        {"lib": "exponential_lr", "kwargs": {"gamma": 0.95}},
-        {"lib": "step_lr", "kwargs": {"step_size": 40, "gamma": 0.5}}]},
-    {"lib": "sequential_lr", "milestones": [10, 100], "steps": S, "base_lr": 0.1, "schedules": [
-        {"lib": "linear_lr", "kwargs": {"start_factor": 0.1, "total_iters": 10}},
-        {"lib": "cosine_annealing_warm_restarts", "kwargs": {"T_0": 30}},
-        {"lib": "polynomial_lr", "kwargs": {"total_iters": 150, "power": 1.5}}]},
+    {
+        "lib": "cyclic_lr",
+        "kwargs": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 13, "step_size_down": 29},
+        "steps": S,
+    },
+    {
+        "lib": "cyclic_lr",
+        "kwargs": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 25, "mode": "triangular2"},
+        "steps": S,
+    },
+    {
+        "lib": "cyclic_lr",
+        "kwargs": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 25, "mode": "exp_range", "gamma": 0.99},
+        "steps": S,
+    },
+    {
+        "lib": "sequential_lr",
+        "milestones": [20],
+        "steps": S,
+        "base_lr": 0.1,
+        "schedules": [
+            {"lib": "linear_lr", "kwargs": {"start_factor": 0.01, "total_iters": 20}},
+            {"lib": "cosine_annealing_lr", "kwargs": {"T_max": 280}},
+        ],
+    },
+    {
+        "lib": "sequential_lr",
+        "milestones": [5, 60],
+        "steps": S,
+        "base_lr": 0.2,
+        "schedules": [
+            {"lib": "constant_lr", "kwargs": {"factor": 0.1, "total_iters": 5}},
+            {"lib": "exponential_lr", "kwargs": {"gamma": 0.95}},
+            {"lib": "step_lr", "kwargs": {"step_size": 40, "gamma": 0.5}},
+        ],
+    },
+    {
+        "lib": "sequential_lr",
+        "milestones": [10, 100],
+        "steps": S,
+        "base_lr": 0.1,
+        "schedules": [
+            {"lib": "linear_lr", "kwargs": {"start_factor": 0.1, "total_iters": 10}},
+            {"lib": "cosine_annealing_warm_restarts", "kwargs": {"T_0": 30}},
+            {"lib": "polynomial_lr", "kwargs": {"total_iters": 150, "power": 1.5}},
+        ],
+    },
     # warmup-stable-decay: no torch class; torch's SequentialLR of LinearLR, ConstantLR(1), decay
-    {"lib": "warmup_stable_decay", "kwargs": {"base_lr": 0.1, "warmup_steps": 20, "stable_steps": 200,
-                                              "decay_steps": 80}, "steps": S},
-    {"lib": "warmup_stable_decay", "kwargs": {"base_lr": 0.3, "warmup_steps": 30, "stable_steps": 150,
-                                              "decay_steps": 60, "start_factor": 0.1, "end_factor": 0.01,
-                                              "decay_shape": "cosine"}, "steps": S},
-    {"lib": "warmup_stable_decay", "kwargs": {"base_lr": 0.1, "warmup_steps": 10, "stable_steps": 190,
-                                              "decay_steps": 100, "decay_shape": "1-sqrt"}, "steps": S},
+    {
+        "lib": "warmup_stable_decay",
+        "kwargs": {"base_lr": 0.1, "warmup_steps": 20, "stable_steps": 200, "decay_steps": 80},
+        "steps": S,
+    },
+    {
+        "lib": "warmup_stable_decay",
+        "kwargs": {
+            "base_lr": 0.3,
+            "warmup_steps": 30,
+            "stable_steps": 150,
+            "decay_steps": 60,
+            "start_factor": 0.1,
+            "end_factor": 0.01,
+            "decay_shape": "cosine",
+        },
+        "steps": S,
+    },
+    {
+        "lib": "warmup_stable_decay",
+        "kwargs": {
+            "base_lr": 0.1,
+            "warmup_steps": 10,
+            "stable_steps": 190,
+            "decay_steps": 100,
+            "decay_shape": "1-sqrt",
+        },
+        "steps": S,
+    },
 ]
 
 PLATEAU = [  # ReduceLROnPlateau on a fixed loss sequence (recorded lr after each step(loss))
     {"kwargs": {"lr": 0.1}, "seed": 0},
     {"kwargs": {"lr": 0.1, "patience": 3, "factor": 0.5, "cooldown": 2, "min_lr": 0.004}, "seed": 1},
-    {"kwargs": {"lr": 0.1, "mode": "max", "patience": 2, "threshold": 0.05, "threshold_mode": "abs"},
-     "seed": 2},
+    {"kwargs": {"lr": 0.1, "mode": "max", "patience": 2, "threshold": 0.05, "threshold_mode": "abs"}, "seed": 2},
 ]
 
 
@@ -195,8 +271,7 @@ def gradient_trees():
     ]
 
 
-CLIP_NORM = [(0.5, 2.0), (1.0, 2.0), (1e3, 2.0), (1e-7, 2.0), (1.0, 1.0), (1.0, "inf"), (2.0, 3.0),
-             (0.1, 0.5)]
+CLIP_NORM = [(0.5, 2.0), (1.0, 2.0), (1e3, 2.0), (1e-7, 2.0), (1.0, 1.0), (1.0, "inf"), (2.0, 3.0), (0.1, 0.5)]
 CLIP_VALUE = [0.1, 1.0, 50.0]
 BLOCK_RMS = [0.1, 1.0, 10.0]
 
@@ -204,6 +279,7 @@ BLOCK_RMS = [0.1, 1.0, 10.0]
 def record_clipping():
     torch_out, optax_out = {}, {}
     import jax
+
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import optax
@@ -252,8 +328,12 @@ def record_clipping():
             out, _ = tx.update(jtree, tx.init(jtree))
             for k in names:
                 optax_out[f"block_rms/{i}/{j}/{k}"] = np.asarray(out[k], dtype=np.float64)
-    meta = {"clip_norm": CLIP_NORM, "clip_value": CLIP_VALUE, "block_rms": BLOCK_RMS,
-            "trees": [sorted(t) for t in trees]}
+    meta = {
+        "clip_norm": CLIP_NORM,
+        "clip_value": CLIP_VALUE,
+        "block_rms": BLOCK_RMS,
+        "trees": [sorted(t) for t in trees],
+    }
     torch_out["meta"] = np.array(json.dumps({**meta, "torch": torch.__version__}))
     optax_out["meta"] = np.array(json.dumps({**meta, "optax": optax.__version__, "jax": jax.__version__}))
     np.savez_compressed(DATA / "clipping_torch.npz", **torch_out)
@@ -262,11 +342,22 @@ def record_clipping():
 
 SCHEDULE_FREE = [  # lib keyword arguments (torch spelling); optax's are derived in record_schedule_free
     {"lib": "schedule_free_sgd", "kwargs": {"lr": 0.05}},
-    {"lib": "schedule_free_sgd", "kwargs": {"lr": 0.1, "warmup_steps": 10, "momentum": 0.8,
-                                            "weight_decay": 0.01, "weight_lr_power": 1.0}},
+    {
+        "lib": "schedule_free_sgd",
+        "kwargs": {"lr": 0.1, "warmup_steps": 10, "momentum": 0.8, "weight_decay": 0.01, "weight_lr_power": 1.0},
+    },
     {"lib": "schedule_free_adamw", "kwargs": {"lr": 0.01}},
-    {"lib": "schedule_free_adamw", "kwargs": {"lr": 0.02, "warmup_steps": 15, "betas": [0.95, 0.99],
-                                              "eps": 1e-6, "weight_decay": 0.05, "weight_lr_power": 0.0}},
+    {
+        "lib": "schedule_free_adamw",
+        "kwargs": {
+            "lr": 0.02,
+            "warmup_steps": 15,
+            "betas": [0.95, 0.99],
+            "eps": 1e-6,
+            "weight_decay": 0.05,
+            "weight_lr_power": 0.0,
+        },
+    },
 ]
 SF_STEPS = 120
 
@@ -291,6 +382,7 @@ def sf_grad(params, A, b, noise, t):
 
 def record_schedule_free():
     import jax
+
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import optax
@@ -326,14 +418,16 @@ def record_schedule_free():
         for k in params:
             out[f"case/{i}/traj/{k}"] = np.stack(traj[k])
             out[f"case/{i}/eval/{k}"] = np.stack(evals[k])
-    out["meta"] = np.array(json.dumps({"optax": optax.__version__, "jax": jax.__version__,
-                                       "cases": SCHEDULE_FREE, "steps": SF_STEPS}))
+    out["meta"] = np.array(
+        json.dumps({"optax": optax.__version__, "jax": jax.__version__, "cases": SCHEDULE_FREE, "steps": SF_STEPS})
+    )
     np.savez_compressed(DATA / "schedule_free_optax.npz", **out)
 
 
 def main():
     torch.set_default_dtype(torch.float64)
     import warnings
+
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -51,7 +51,7 @@ def rosenbrock(x: np.ndarray) -> tuple[float, np.ndarray]:
 
 def lsq_problem(seed: int = 7, m: int = 30, n: int = 8):
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n)) * np.linspace(0.2, 3.0, n)     # condition number ~ 15+
+    A = rng.standard_normal((m, n)) * np.linspace(0.2, 3.0, n)  # condition number ~ 15+
     b = rng.standard_normal(m)
     return A, b
 
@@ -60,6 +60,7 @@ def lsq(A, b):
     def fun(x):
         r = A @ x - b
         return 0.5 * float(r @ r), A.T @ r
+
     return fun
 
 
@@ -85,8 +86,7 @@ CASES = [
     ("sw_max_iter5", "rosenbrock", 6, {"line_search_fn": SW, "max_iter": 5}),
     ("sw_lr_history", "rosenbrock6", 2, {"line_search_fn": SW, "lr": 0.7, "history_size": 3}),
     ("sw_max_eval", "rosenbrock6", 3, {"line_search_fn": SW, "max_iter": 10, "max_eval": 12}),
-    ("sw_tolerances", "rosenbrock", 3, {"line_search_fn": SW, "tolerance_grad": 1e-4,
-                                         "tolerance_change": 1e-6}),
+    ("sw_tolerances", "rosenbrock", 3, {"line_search_fn": SW, "tolerance_grad": 1e-4, "tolerance_change": 1e-6}),
     ("sw_lsq", "lsq", 1, {"line_search_fn": SW, "history_size": 4}),
 ]
 
@@ -118,8 +118,13 @@ def run_torch(fun, x0, steps, hparams):
         st = opt.state[p]
         fe.append(st["func_evals"])
         ni.append(st["n_iter"])
-    return {"evals": np.array(evals), "x": np.array(xs), "loss": np.array(losses),
-            "func_evals": np.array(fe), "n_iter": np.array(ni)}
+    return {
+        "evals": np.array(evals),
+        "x": np.array(xs),
+        "loss": np.array(losses),
+        "func_evals": np.array(fe),
+        "n_iter": np.array(ni),
+    }
 
 
 def main() -> None:
@@ -136,10 +141,13 @@ def main() -> None:
             sys.exit(f"case {name} diverged; choose other hyperparameters")
         for k, v in out.items():
             arrays[f"case/{name}/{k}"] = v
-        print(f"{name:18s} evals={len(out['evals']):3d} n_iter={out['n_iter'][-1]:3d} "
-              f"loss={out['loss'][-1]:.3e}")
-    meta = {"torch": torch.__version__, "numpy": np.__version__, "problems": PROBLEMS,
-            "cases": [{"name": n, "problem": p, "steps": s, "hparams": h} for n, p, s, h in CASES]}
+        print(f"{name:18s} evals={len(out['evals']):3d} n_iter={out['n_iter'][-1]:3d} loss={out['loss'][-1]:.3e}")
+    meta = {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "problems": PROBLEMS,
+        "cases": [{"name": n, "problem": p, "steps": s, "hparams": h} for n, p, s, h in CASES],
+    }
     OUT.parent.mkdir(exist_ok=True)
     np.savez_compressed(OUT, meta=np.array(json.dumps(meta)), **arrays)
     print(f"wrote {OUT}")

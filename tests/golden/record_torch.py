@@ -61,9 +61,9 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -72,6 +72,7 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 # --------------------------------------------------------------------------- problems
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -101,12 +102,10 @@ class Problem:
         return out
 
 
-def gradient(arrays: dict[str, dict[str, np.ndarray]], params: dict[str, np.ndarray],
-             t: int) -> dict[str, np.ndarray]:
+def gradient(arrays: dict[str, dict[str, np.ndarray]], params: dict[str, np.ndarray], t: int) -> dict[str, np.ndarray]:
     """The gradient at step ``t`` (0-based). ``tests/test_optim.py`` uses the same formula."""
     return {
-        name: (arrays["A"][name] @ np.ravel(p) + arrays["b"][name] + arrays["noise"][name][t])
-        .reshape(np.shape(p))
+        name: (arrays["A"][name] @ np.ravel(p) + arrays["b"][name] + arrays["noise"][name][t]).reshape(np.shape(p))
         for name, p in params.items()
     }
 
@@ -121,6 +120,7 @@ PROBLEMS = {
 
 # --------------------------------------------------------------------------- cases
 
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -134,10 +134,12 @@ class Case:
 
 def warmup_cosine(base: float, warmup: int, steps: int) -> Callable[[int], float]:
     """Linear warm-up for ``warmup`` steps, then cosine decay to 0 at ``steps``."""
+
     def lr(t: int) -> float:
         if t < warmup:
             return base * (t + 1) / warmup
         return base * 0.5 * (1 + math.cos(math.pi * (t - warmup) / (steps - warmup)))
+
     return lr
 
 
@@ -148,16 +150,27 @@ SGD_CASES = [
     Case("momentum_dampening", "SGD", "sgd", dict(lr=0.05, momentum=0.9, dampening=0.3), state=MB),
     Case("nesterov", "SGD", "sgd", dict(lr=0.05, momentum=0.9, nesterov=True), state=MB),
     Case("weight_decay", "SGD", "sgd", dict(lr=0.1, weight_decay=0.05)),
-    Case("momentum_weight_decay_nesterov", "SGD", "sgd",
-         dict(lr=0.04, momentum=0.8, weight_decay=0.1, nesterov=True), state=MB),
-    Case("dampening_weight_decay", "SGD", "sgd",
-         dict(lr=0.05, momentum=0.7, dampening=0.5, weight_decay=0.02), state=MB),
+    Case(
+        "momentum_weight_decay_nesterov",
+        "SGD",
+        "sgd",
+        dict(lr=0.04, momentum=0.8, weight_decay=0.1, nesterov=True),
+        state=MB,
+    ),
+    Case(
+        "dampening_weight_decay", "SGD", "sgd", dict(lr=0.05, momentum=0.7, dampening=0.5, weight_decay=0.02), state=MB
+    ),
     # dampening without momentum does nothing in torch (no buffer is used)
     Case("dampening_no_momentum", "SGD", "sgd", dict(lr=0.1, dampening=0.5)),
-    Case("schedule_momentum", "SGD", "sgd", dict(lr=0.0, momentum=0.9), state=MB,
-         schedule=warmup_cosine(0.08, warmup=10, steps=120)),
-    Case("schedule_plain", "SGD", "sgd", dict(lr=0.0),
-         schedule=lambda t: 0.15 * 0.97 ** t),
+    Case(
+        "schedule_momentum",
+        "SGD",
+        "sgd",
+        dict(lr=0.0, momentum=0.9),
+        state=MB,
+        schedule=warmup_cosine(0.08, warmup=10, steps=120),
+    ),
+    Case("schedule_plain", "SGD", "sgd", dict(lr=0.0), schedule=lambda t: 0.15 * 0.97**t),
 ]
 
 # chapter 05: every flag of every adaptive optimizer in torch.optim. Learning rates are far
@@ -168,59 +181,91 @@ ADAPTIVE_CASES = [
     # Adagrad
     Case("adagrad", "Adagrad", "adagrad", dict(lr=0.3), state=("sum",)),
     Case("adagrad_lr_decay", "Adagrad", "adagrad", dict(lr=0.5, lr_decay=0.05)),
-    Case("adagrad_weight_decay_initial_accumulator", "Adagrad", "adagrad",
-         dict(lr=0.3, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6), state=("sum",)),
-    Case("adagrad_schedule_lr_decay", "Adagrad", "adagrad", dict(lr=0.0, lr_decay=0.01),
-         schedule=warmup_cosine(0.5, warmup=10, steps=120)),
+    Case(
+        "adagrad_weight_decay_initial_accumulator",
+        "Adagrad",
+        "adagrad",
+        dict(lr=0.3, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6),
+        state=("sum",),
+    ),
+    Case(
+        "adagrad_schedule_lr_decay",
+        "Adagrad",
+        "adagrad",
+        dict(lr=0.0, lr_decay=0.01),
+        schedule=warmup_cosine(0.5, warmup=10, steps=120),
+    ),
     # RMSprop
     Case("rmsprop", "RMSprop", "rmsprop", dict(lr=0.01), state=("square_avg",)),
-    Case("rmsprop_centered", "RMSprop", "rmsprop", dict(lr=0.01, centered=True),
-         state=("square_avg", "grad_avg")),
+    Case("rmsprop_centered", "RMSprop", "rmsprop", dict(lr=0.01, centered=True), state=("square_avg", "grad_avg")),
     Case("rmsprop_momentum", "RMSprop", "rmsprop", dict(lr=0.005, momentum=0.9), state=MB),
-    Case("rmsprop_all_flags", "RMSprop", "rmsprop",
-         dict(lr=0.005, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.8, centered=True),
-         state=("square_avg", "grad_avg", "momentum_buffer")),
-    Case("rmsprop_schedule_momentum", "RMSprop", "rmsprop", dict(lr=0.0, momentum=0.5),
-         schedule=lambda t: 0.01 * 0.98 ** t),
+    Case(
+        "rmsprop_all_flags",
+        "RMSprop",
+        "rmsprop",
+        dict(lr=0.005, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.8, centered=True),
+        state=("square_avg", "grad_avg", "momentum_buffer"),
+    ),
+    Case(
+        "rmsprop_schedule_momentum", "RMSprop", "rmsprop", dict(lr=0.0, momentum=0.5), schedule=lambda t: 0.01 * 0.98**t
+    ),
     # Adam / AMSGrad / decoupled (AdamW)
     Case("adam", "Adam", "adam", dict(lr=0.05), state=ADAM_STATE),
     Case("adam_betas_eps", "Adam", "adam", dict(lr=0.05, betas=(0.5, 0.9), eps=1e-3)),
-    Case("adam_amsgrad", "Adam", "adam", dict(lr=0.05, amsgrad=True),
-         state=ADAM_STATE + ("max_exp_avg_sq",)),
+    Case("adam_amsgrad", "Adam", "adam", dict(lr=0.05, amsgrad=True), state=ADAM_STATE + ("max_exp_avg_sq",)),
     Case("adam_weight_decay", "Adam", "adam", dict(lr=0.05, weight_decay=0.1)),
-    Case("adam_decoupled_weight_decay", "Adam", "adam",
-         dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    Case("adam_decoupled_weight_decay", "Adam", "adam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
     Case("adam_amsgrad_weight_decay", "Adam", "adam", dict(lr=0.05, weight_decay=0.1, amsgrad=True)),
-    Case("adam_schedule_weight_decay", "Adam", "adam", dict(lr=0.0, weight_decay=0.05),
-         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    Case(
+        "adam_schedule_weight_decay",
+        "Adam",
+        "adam",
+        dict(lr=0.0, weight_decay=0.05),
+        schedule=warmup_cosine(0.1, warmup=10, steps=120),
+    ),
     Case("adamw", "AdamW", "adamw", dict(lr=0.05)),  # torch's default weight_decay=1e-2
-    Case("adamw_amsgrad_schedule", "AdamW", "adamw", dict(lr=0.0, weight_decay=0.2, amsgrad=True),
-         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    Case(
+        "adamw_amsgrad_schedule",
+        "AdamW",
+        "adamw",
+        dict(lr=0.0, weight_decay=0.2, amsgrad=True),
+        schedule=warmup_cosine(0.1, warmup=10, steps=120),
+    ),
     # AdaMax
     Case("adamax", "Adamax", "adamax", dict(lr=0.05), state=("exp_avg", "exp_inf")),
-    Case("adamax_weight_decay_betas", "Adamax", "adamax",
-         dict(lr=0.05, betas=(0.8, 0.99), eps=1e-4, weight_decay=0.1)),
-    Case("adamax_schedule", "Adamax", "adamax", dict(lr=0.0), schedule=lambda t: 0.08 * 0.98 ** t),
+    Case("adamax_weight_decay_betas", "Adamax", "adamax", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-4, weight_decay=0.1)),
+    Case("adamax_schedule", "Adamax", "adamax", dict(lr=0.0), schedule=lambda t: 0.08 * 0.98**t),
     # NAdam
     Case("nadam", "NAdam", "nadam", dict(lr=0.05), state=ADAM_STATE + ("mu_product",)),
     Case("nadam_weight_decay", "NAdam", "nadam", dict(lr=0.05, weight_decay=0.1)),
-    Case("nadam_decoupled_weight_decay", "NAdam", "nadam",
-         dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
-    Case("nadam_momentum_decay_betas", "NAdam", "nadam",
-         dict(lr=0.05, betas=(0.8, 0.99), momentum_decay=0.02), state=("mu_product",)),
+    Case(
+        "nadam_decoupled_weight_decay", "NAdam", "nadam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)
+    ),
+    Case(
+        "nadam_momentum_decay_betas",
+        "NAdam",
+        "nadam",
+        dict(lr=0.05, betas=(0.8, 0.99), momentum_decay=0.02),
+        state=("mu_product",),
+    ),
     Case("nadam_no_momentum_decay", "NAdam", "nadam", dict(lr=0.05, momentum_decay=0.0)),
-    Case("nadam_schedule_decoupled", "NAdam", "nadam",
-         dict(lr=0.0, weight_decay=0.1, decoupled_weight_decay=True),
-         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    Case(
+        "nadam_schedule_decoupled",
+        "NAdam",
+        "nadam",
+        dict(lr=0.0, weight_decay=0.1, decoupled_weight_decay=True),
+        schedule=warmup_cosine(0.1, warmup=10, steps=120),
+    ),
     # RAdam
     Case("radam", "RAdam", "radam", dict(lr=0.05), state=ADAM_STATE),
     Case("radam_weight_decay", "RAdam", "radam", dict(lr=0.05, weight_decay=0.1)),
-    Case("radam_decoupled_weight_decay", "RAdam", "radam",
-         dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    Case(
+        "radam_decoupled_weight_decay", "RAdam", "radam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)
+    ),
     Case("radam_betas_eps", "RAdam", "radam", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-3)),
     # rho_inf = 2/(1-0.6) - 1 = 4 <= 5: never rectified, momentum SGD throughout
     Case("radam_never_rectified", "RAdam", "radam", dict(lr=0.05, betas=(0.9, 0.6))),
-    Case("radam_schedule", "RAdam", "radam", dict(lr=0.0), schedule=lambda t: 0.08 * 0.98 ** t),
+    Case("radam_schedule", "RAdam", "radam", dict(lr=0.0), schedule=lambda t: 0.08 * 0.98**t),
 ]
 
 # output file (tests/data/<key>.npz) -> cases
@@ -232,6 +277,7 @@ FILES: dict[str, list[Case]] = {
 
 # --------------------------------------------------------------------------- running
 
+
 def run_torch(case: Case, problem: Problem, arrays: dict) -> tuple[dict, np.ndarray | None, dict]:
     """Run ``torch.optim.<case.optimizer>`` for ``problem.steps`` steps.
 
@@ -242,8 +288,7 @@ def run_torch(case: Case, problem: Problem, arrays: dict) -> tuple[dict, np.ndar
     import torch
 
     names = list(problem.shapes)
-    params = {n: torch.tensor(arrays["init"][n], dtype=torch.float64, requires_grad=True)
-              for n in names}
+    params = {n: torch.tensor(arrays["init"][n], dtype=torch.float64, requires_grad=True) for n in names}
     # foreach=False: the single-tensor code path (the CPU default, made explicit)
     opt = getattr(torch.optim, case.optimizer)([params[n] for n in names], **case.hparams, foreach=False)
     traj = {n: [params[n].detach().numpy().copy()] for n in names}
@@ -261,14 +306,17 @@ def run_torch(case: Case, problem: Problem, arrays: dict) -> tuple[dict, np.ndar
         opt.step()
         for n in names:
             traj[n].append(params[n].detach().numpy().copy())
-    state = {key: {n: opt.state[params[n]][key].detach().numpy().copy() for n in names}
-             for key in case.state}
-    return ({n: np.stack(v) for n, v in traj.items()},
-            None if case.schedule is None else np.array(lrs), state)
+    state = {key: {n: opt.state[params[n]][key].detach().numpy().copy() for n in names} for key in case.state}
+    return ({n: np.stack(v) for n, v in traj.items()}, None if case.schedule is None else np.array(lrs), state)
 
 
-def record(file_key: str, cases: list[Case], runner: Callable | None = None,
-           versions: dict | None = None, source: str = "tests/golden/record_torch.py") -> Path:
+def record(
+    file_key: str,
+    cases: list[Case],
+    runner: Callable | None = None,
+    versions: dict | None = None,
+    source: str = "tests/golden/record_torch.py",
+) -> Path:
     """Run every case with ``runner`` (default :func:`run_torch`) and write ``tests/data/<file_key>.npz``.
 
     ``versions`` goes into the metadata (default: torch's and NumPy's versions).
@@ -300,7 +348,8 @@ def record(file_key: str, cases: list[Case], runner: Callable | None = None,
             meta["problems"][problem.name] = {
                 "params": list(problem.shapes),
                 "shapes": {n: list(s) for n, s in problem.shapes.items()},
-                "steps": problem.steps, "seed": problem.seed,
+                "steps": problem.steps,
+                "seed": problem.seed,
             }
         traj, lrs, state = runner(case, problem, arrays_by_problem[problem.name])
         for n, a in traj.items():
@@ -312,11 +361,18 @@ def record(file_key: str, cases: list[Case], runner: Callable | None = None,
                 out[f"case/{case.name}/state/{key}/{n}"] = a
         if not all(np.all(np.isfinite(a)) for a in traj.values()):
             raise RuntimeError(f"case {case.name} diverged; choose a smaller learning rate")
-        meta["cases"].append({
-            "name": case.name, "problem": problem.name, "optimizer": case.optimizer,
-            "lib": case.lib, "hparams": case.hparams, "schedule": case.schedule is not None,
-            "state": list(case.state), "steps": problem.steps,
-        })
+        meta["cases"].append(
+            {
+                "name": case.name,
+                "problem": problem.name,
+                "optimizer": case.optimizer,
+                "lib": case.lib,
+                "hparams": case.hparams,
+                "schedule": case.schedule is not None,
+                "state": list(case.state),
+                "steps": problem.steps,
+            }
+        )
     if len({c["name"] for c in meta["cases"]}) != len(cases):
         raise ValueError("case names must be unique within a file")
     out["meta"] = np.array(json.dumps(meta, sort_keys=True))
@@ -332,11 +388,15 @@ def main(argv: list[str]) -> int:
     try:
         import torch
     except ImportError:
-        sys.exit("record_torch.py needs torch==2.13.0; run it with a venv that has it "
-                 "(see the docstring), never the course's .venv")
+        sys.exit(
+            "record_torch.py needs torch==2.13.0; run it with a venv that has it "
+            "(see the docstring), never the course's .venv"
+        )
     if not torch.__version__.startswith(TORCH_VERSION):
-        sys.exit(f"record_torch.py needs torch {TORCH_VERSION}, found {torch.__version__}: "
-                 "goldens are recorded with one pinned version")
+        sys.exit(
+            f"record_torch.py needs torch {TORCH_VERSION}, found {torch.__version__}: "
+            "goldens are recorded with one pinned version"
+        )
     torch.set_default_dtype(torch.float64)
     keys = argv or list(FILES)
     unknown = [k for k in keys if k not in FILES]

@@ -46,28 +46,47 @@ def mask_flags(mask, shapes: dict) -> dict[str, bool]:
 TORCH_CASES = [
     Case("adam_l2_masked", "Adam", "adam", dict(lr=0.05, weight_decay=0.3, mask=NDIM)),
     Case("adamw_masked", "AdamW", "adamw", dict(lr=0.05, weight_decay=0.3, mask=NDIM)),
-    Case("adamw_masked_tree", "AdamW", "adamw",
-         dict(lr=0.05, weight_decay=0.5, mask={"w": True, "W": False, "s": True})),
-    Case("adam_decoupled_masked", "Adam", "adam",
-         dict(lr=0.05, weight_decay=0.3, decoupled_weight_decay=True, mask=NDIM)),
-    Case("adamw_masked_schedule", "AdamW", "adamw", dict(lr=0.0, weight_decay=0.4, mask=NDIM),
-         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
+    Case(
+        "adamw_masked_tree", "AdamW", "adamw", dict(lr=0.05, weight_decay=0.5, mask={"w": True, "W": False, "s": True})
+    ),
+    Case(
+        "adam_decoupled_masked", "Adam", "adam", dict(lr=0.05, weight_decay=0.3, decoupled_weight_decay=True, mask=NDIM)
+    ),
+    Case(
+        "adamw_masked_schedule",
+        "AdamW",
+        "adamw",
+        dict(lr=0.0, weight_decay=0.4, mask=NDIM),
+        schedule=warmup_cosine(0.1, warmup=10, steps=120),
+    ),
     Case("adamw_amsgrad_masked", "AdamW", "adamw", dict(lr=0.05, weight_decay=0.2, amsgrad=True, mask=NDIM)),
     # two groups with different decays: two add_decayed_weights with complementary masks
-    Case("adamw_two_decays", "AdamW", "adamw_two_decays",
-         dict(lr=0.05, weight_decay=0.5, weight_decay_rest=0.05, mask=NDIM)),
+    Case(
+        "adamw_two_decays",
+        "AdamW",
+        "adamw_two_decays",
+        dict(lr=0.05, weight_decay=0.5, weight_decay_rest=0.05, mask=NDIM),
+    ),
     Case("sgd_momentum_masked", "SGD", "sgd_chain", dict(lr=0.05, momentum=0.9, weight_decay=0.2, mask=NDIM)),
 ]
 
 OPTAX_CASES = [
     Case("optax_adamw_mask_fn", "adamw", "adamw", dict(lr=0.05, weight_decay=0.3, mask=NDIM)),
-    Case("optax_adamw_mask_tree", "adamw", "adamw",
-         dict(lr=0.05, weight_decay=0.5, mask={"w": True, "W": False, "s": True})),
+    Case(
+        "optax_adamw_mask_tree",
+        "adamw",
+        "adamw",
+        dict(lr=0.05, weight_decay=0.5, mask={"w": True, "W": False, "s": True}),
+    ),
     Case("optax_adamw_default_decay", "adamw", "adamw", dict(lr=0.05, weight_decay=1e-4)),
-    Case("optax_adamw_mask_schedule", "adamw", "adamw", dict(lr=0.0, weight_decay=0.4, mask=NDIM),
-         schedule=warmup_cosine(0.1, warmup=10, steps=120)),
-    Case("optax_adam_l2_chain_masked", "adam_l2_chain", "adam_l2_chain",
-         dict(lr=0.05, weight_decay=0.3, mask=NDIM)),
+    Case(
+        "optax_adamw_mask_schedule",
+        "adamw",
+        "adamw",
+        dict(lr=0.0, weight_decay=0.4, mask=NDIM),
+        schedule=warmup_cosine(0.1, warmup=10, steps=120),
+    ),
+    Case("optax_adam_l2_chain_masked", "adam_l2_chain", "adam_l2_chain", dict(lr=0.05, weight_decay=0.3, mask=NDIM)),
 ]
 
 FILES = {"weight_decay_torch": TORCH_CASES, "weight_decay_optax": OPTAX_CASES}
@@ -82,8 +101,10 @@ def run_torch_groups(case: Case, problem: Problem, arrays: dict):
     hp = dict(case.hparams)
     flags = mask_flags(hp.pop("mask"), problem.shapes)
     wd, wd_rest = hp.pop("weight_decay"), hp.pop("weight_decay_rest", 0.0)
-    groups = [{"params": [params[n] for n in names if flags[n]], "weight_decay": wd},
-              {"params": [params[n] for n in names if not flags[n]], "weight_decay": wd_rest}]
+    groups = [
+        {"params": [params[n] for n in names if flags[n]], "weight_decay": wd},
+        {"params": [params[n] for n in names if not flags[n]], "weight_decay": wd_rest},
+    ]
     opt = getattr(torch.optim, case.optimizer)(groups, **hp, foreach=False)
     traj = {n: [params[n].detach().numpy().copy()] for n in names}
     lrs = []
@@ -124,8 +145,11 @@ def run_optax_masked(case: Case, problem: Problem, arrays: dict):
     if case.optimizer == "adamw":
         tx = optax.adamw(learning_rate=lr, mask=mask, **hp)
     elif case.optimizer == "adam_l2_chain":
-        tx = optax.chain(optax.add_decayed_weights(hp.pop("weight_decay"), mask), optax.scale_by_adam(),
-                         optax.scale_by_learning_rate(lr))
+        tx = optax.chain(
+            optax.add_decayed_weights(hp.pop("weight_decay"), mask),
+            optax.scale_by_adam(),
+            optax.scale_by_learning_rate(lr),
+        )
     else:
         raise ValueError(case.optimizer)
     params = {n: jnp.asarray(arrays["init"][n], dtype=jnp.float64) for n in names}
@@ -151,19 +175,30 @@ def main(argv: list[str]) -> int:
     except ImportError:
         sys.exit("record_weight_decay.py needs torch, jax and optax; run it with the golden venv")
     if not torch.__version__.startswith(TORCH_VERSION) or optax.__version__ != OPTAX_VERSION:
-        sys.exit(f"needs torch {TORCH_VERSION} and optax {OPTAX_VERSION}, found {torch.__version__}, "
-                 f"{optax.__version__}: goldens are recorded with pinned versions")
+        sys.exit(
+            f"needs torch {TORCH_VERSION} and optax {OPTAX_VERSION}, found {torch.__version__}, "
+            f"{optax.__version__}: goldens are recorded with pinned versions"
+        )
     torch.set_default_dtype(torch.float64)
     jax.config.update("jax_enable_x64", True)
     keys = argv or list(FILES)
     for key in keys:
         if key.endswith("_torch"):
-            path = record(key, FILES[key], runner=run_torch_groups, versions={"torch": torch.__version__},
-                          source="tests/golden/record_weight_decay.py")
+            path = record(
+                key,
+                FILES[key],
+                runner=run_torch_groups,
+                versions={"torch": torch.__version__},
+                source="tests/golden/record_weight_decay.py",
+            )
         else:
-            path = record(key, FILES[key], runner=run_optax_masked,
-                          versions={"optax": optax.__version__, "jax": jax.__version__},
-                          source="tests/golden/record_weight_decay.py")
+            path = record(
+                key,
+                FILES[key],
+                runner=run_optax_masked,
+                versions={"optax": optax.__version__, "jax": jax.__version__},
+                source="tests/golden/record_weight_decay.py",
+            )
         print(f"wrote {path} ({path.stat().st_size / 1024:.1f} kB, {len(FILES[key])} cases)")
     return 0
 

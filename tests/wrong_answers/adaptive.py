@@ -7,8 +7,8 @@ root, the un-updated (stale) second moment, AdaBelief without its ε in s.
 
 import numpy as np
 
-
 # --- rmsprop_step --------------------------------------------------------------------------------
+
 
 def rmsprop_stale_v(theta, g, v, lr, alpha, eps):
     v_new = alpha * v + (1 - alpha) * g**2
@@ -31,6 +31,7 @@ def rmsprop_no_square_root(theta, g, v, lr, alpha, eps):
 
 
 # --- adam_step -----------------------------------------------------------------------------------
+
 
 def _moments(g, m, v, betas):
     b1, b2 = betas
@@ -73,6 +74,7 @@ def adam_returns_corrected_moments(theta, g, m, v, t, lr, betas, eps):
 
 # --- adamax_step ---------------------------------------------------------------------------------
 
+
 def adamax_sum_not_max(theta, g, m, u, t, lr, betas):
     b1, b2 = betas
     m = b1 * m + (1 - b1) * g
@@ -103,6 +105,7 @@ def adamax_max_without_decay(theta, g, m, u, t, lr, betas):
 
 # --- adabelief_step ------------------------------------------------------------------------------
 
+
 def _belief_step(theta, g, m, s, t, lr, betas, eps, *, eps_in_s=True, stale_m=False, centred=True):
     b1, b2 = betas
     m_new = b1 * m + (1 - b1) * g
@@ -126,6 +129,7 @@ def adabelief_uncentred(theta, g, m, s, t, lr, betas, eps):
 
 
 # --- adam_first_step -----------------------------------------------------------------------------
+
 
 def first_step_ignores_flag(g, lr, betas, eps, bias_correction):
     return -lr * g / (np.abs(g) + eps)
@@ -153,13 +157,20 @@ def first_step_eps_inside_root(g, lr, betas, eps, bias_correction):
 
 
 WRONG = {
-    "rmsprop_step": [rmsprop_stale_v, rmsprop_eps_inside_root, rmsprop_weights_swapped,
-                     rmsprop_no_square_root],
-    "adam_step": [adam_t_starts_at_zero, adam_no_bias_correction, adam_eps_inside_root, adam_stale_v,
-                  adam_returns_corrected_moments],
-    "adamax_step": [adamax_sum_not_max, adamax_corrects_u_too, adamax_t_starts_at_zero,
-                    adamax_max_without_decay],
+    "rmsprop_step": [rmsprop_stale_v, rmsprop_eps_inside_root, rmsprop_weights_swapped, rmsprop_no_square_root],
+    "adam_step": [
+        adam_t_starts_at_zero,
+        adam_no_bias_correction,
+        adam_eps_inside_root,
+        adam_stale_v,
+        adam_returns_corrected_moments,
+    ],
+    "adamax_step": [adamax_sum_not_max, adamax_corrects_u_too, adamax_t_starts_at_zero, adamax_max_without_decay],
     "adabelief_step": [adabelief_without_eps_in_s, adabelief_uses_old_m, adabelief_uncentred],
-    "adam_first_step": [first_step_ignores_flag, first_step_forgets_root, first_step_positive_sign,
-                        first_step_eps_inside_root],
+    "adam_first_step": [
+        first_step_ignores_flag,
+        first_step_forgets_root,
+        first_step_positive_sign,
+        first_step_eps_inside_root,
+    ],
 }

@@ -6,8 +6,8 @@ wrong axis, Newton–Schulz without the initial normalisation, Muon applied to a
 
 import numpy as np
 
-
 # --- adadelta_step -------------------------------------------------------------------------------
+
 
 def adadelta_new_acc_in_numerator(theta, g, sq, acc, lr, rho, eps):
     sq = rho * sq + (1 - rho) * g**2
@@ -40,8 +40,9 @@ def adadelta_old_square_avg(theta, g, sq_old, acc, lr, rho, eps):
 
 # --- adafactor_second_moment ---------------------------------------------------------------------
 
+
 def factored_wrong_axis(V):
-    R, C = V.sum(axis=0), V.sum(axis=1)          # rows and columns swapped
+    R, C = V.sum(axis=0), V.sum(axis=1)  # rows and columns swapped
     return np.outer(R, C) / R.sum()
 
 
@@ -64,6 +65,7 @@ def factored_divides_by_mean_of_sums(V):
 
 
 # --- lion_step -----------------------------------------------------------------------------------
+
 
 def lion_betas_swapped(theta, g, m, lr, betas, weight_decay):
     b1, b2 = betas
@@ -97,6 +99,7 @@ def lion_no_sign(theta, g, m, lr, betas, weight_decay):
 
 # --- newton_schulz_orthogonalize ------------------------------------------------------------------
 
+
 def _iterate(X, steps, coefficients):
     a, b, c = coefficients
     for _ in range(steps):
@@ -129,6 +132,7 @@ def ns_exact_polar_factor(G, steps, coefficients):
 
 
 # --- muon_step -----------------------------------------------------------------------------------
+
 
 def _muon_matrix(W, g, buf, lr, momentum, weight_decay, nesterov=True, adjust=True):
     buf = momentum * buf + (1 - momentum) * g
@@ -173,7 +177,7 @@ def muon_sgd_momentum_buffer(params, grads, bufs, lr, momentum, weight_decay):
         if np.ndim(W) != 2:
             new_p[k], new_b[k] = np.array(W, dtype=float), np.array(bufs[k], dtype=float)
             continue
-        buf = momentum * bufs[k] + grads[k]                     # torch's docstring form, not its code
+        buf = momentum * bufs[k] + grads[k]  # torch's docstring form, not its code
         d = grads[k] + momentum * buf
         O = _iterate(d / np.linalg.norm(d), 5, (3.4445, -4.775, 2.0315))
         new_p[k] = (1 - lr * weight_decay) * W - lr * np.sqrt(max(1, W.shape[0] / W.shape[1])) * O
@@ -182,14 +186,32 @@ def muon_sgd_momentum_buffer(params, grads, bufs, lr, momentum, weight_decay):
 
 
 WRONG = {
-    "adadelta_step": [adadelta_new_acc_in_numerator, adadelta_no_eps_in_numerator, adadelta_ratio_inverted,
-                      adadelta_old_square_avg],
-    "adafactor_second_moment": [factored_wrong_axis, factored_wrong_axis_transposed, factored_not_normalised,
-                                factored_means_not_normalised, factored_divides_by_mean_of_sums],
-    "lion_step": [lion_betas_swapped, lion_sign_of_new_momentum, lion_decay_without_lr, lion_weights_swapped,
-                  lion_no_sign],
-    "newton_schulz_orthogonalize": [ns_without_normalisation, ns_spectral_normalisation, ns_one_step_short,
-                                    ns_coefficients_reversed, ns_exact_polar_factor],
-    "muon_step": [muon_applied_to_bias, muon_without_nesterov, muon_without_shape_adjustment,
-                  muon_sgd_momentum_buffer],
+    "adadelta_step": [
+        adadelta_new_acc_in_numerator,
+        adadelta_no_eps_in_numerator,
+        adadelta_ratio_inverted,
+        adadelta_old_square_avg,
+    ],
+    "adafactor_second_moment": [
+        factored_wrong_axis,
+        factored_wrong_axis_transposed,
+        factored_not_normalised,
+        factored_means_not_normalised,
+        factored_divides_by_mean_of_sums,
+    ],
+    "lion_step": [
+        lion_betas_swapped,
+        lion_sign_of_new_momentum,
+        lion_decay_without_lr,
+        lion_weights_swapped,
+        lion_no_sign,
+    ],
+    "newton_schulz_orthogonalize": [
+        ns_without_normalisation,
+        ns_spectral_normalisation,
+        ns_one_step_short,
+        ns_coefficients_reversed,
+        ns_exact_polar_factor,
+    ],
+    "muon_step": [muon_applied_to_bias, muon_without_nesterov, muon_without_shape_adjustment, muon_sgd_momentum_buffer],
 }

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-
 # --- tune_lr_budget ------------------------------------------------------------------------------
+
 
 def _tune(run, lrs, key="val_loss", skip_nan=True):
     best, best_val = None, math.inf
@@ -19,7 +19,7 @@ def _tune(run, lrs, key="val_loss", skip_nan=True):
         val = run(float(lr))[key]
         if skip_nan and not math.isfinite(val):
             continue
-        if not val >= best_val:          # NaN compares False: a NaN trial wins when not skipped
+        if not val >= best_val:  # NaN compares False: a NaN trial wins when not skipped
             best, best_val = float(lr), val
     return best
 
@@ -42,6 +42,7 @@ def tune_one_trial_too_many(run, low, high, budget):
 
 # --- median_iqr ----------------------------------------------------------------------------------
 
+
 def best_seed(values):
     v = np.asarray(values, dtype=float)
     return float(v.min()), float(np.percentile(v, 25)), float(np.percentile(v, 75))
@@ -58,6 +59,7 @@ def min_and_max(values):
 
 
 # --- steps_to_target_first -----------------------------------------------------------------------
+
 
 def steps_counted_after_target(curve, steps, target):
     hit = np.flatnonzero(np.asarray(curve) <= target)
@@ -92,6 +94,7 @@ def steps_never_returns_the_length(curve, steps, target):
 
 # --- performance_profile -------------------------------------------------------------------------
 
+
 def profile_ratio_to_own_best(costs, taus):
     c = np.asarray(costs, dtype=float)
     with np.errstate(invalid="ignore"):
@@ -103,8 +106,7 @@ def profile_strict_inequality(costs, taus):
     c = np.asarray(costs, dtype=float)
     with np.errstate(invalid="ignore"):
         r = c / c.min(axis=0)
-    return np.array([[np.mean(r[s] < t) if t > 1 else np.mean(r[s] <= t) for t in taus]
-                     for s in range(c.shape[0])])
+    return np.array([[np.mean(r[s] < t) if t > 1 else np.mean(r[s] <= t) for t in taus] for s in range(c.shape[0])])
 
 
 def profile_failures_count(costs, taus):
@@ -122,11 +124,19 @@ def profile_counts_problems_not_fraction(costs, taus):
 
 
 WRONG = {
-    "tune_lr_budget": [tune_on_test_split, tune_linear_grid, tune_keeps_diverged_trials,
-                       tune_one_trial_too_many],
+    "tune_lr_budget": [tune_on_test_split, tune_linear_grid, tune_keeps_diverged_trials, tune_one_trial_too_many],
     "median_iqr": [best_seed, mean_and_std, min_and_max],
-    "steps_to_target_first": [steps_counted_after_target, steps_returns_the_index, steps_strict_inequality,
-                              steps_last_crossing, steps_never_returns_the_length],
-    "performance_profile": [profile_ratio_to_own_best, profile_strict_inequality, profile_failures_count,
-                            profile_counts_problems_not_fraction],
+    "steps_to_target_first": [
+        steps_counted_after_target,
+        steps_returns_the_index,
+        steps_strict_inequality,
+        steps_last_crossing,
+        steps_never_returns_the_length,
+    ],
+    "performance_profile": [
+        profile_ratio_to_own_best,
+        profile_strict_inequality,
+        profile_failures_count,
+        profile_counts_problems_not_fraction,
+    ],
 }

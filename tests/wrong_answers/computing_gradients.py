@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-
 # --- central_difference_jacobian -----------------------------------------------------------------
+
 
 def _columns(f, x, h, quotient):
     x = np.asarray(x, dtype=float)
@@ -39,12 +39,13 @@ def jacobian_modifies_x_in_place(f, x, h):
         plus = np.asarray(f(x), dtype=float)
         x[j] -= 2 * h
         minus = np.asarray(f(x), dtype=float)
-        x[j] += h + 1e-3           # "restores" x, but not exactly
+        x[j] += h + 1e-3  # "restores" x, but not exactly
         cols.append((plus - minus) / (2 * h))
     return np.stack(cols, axis=1)
 
 
 # --- dual_mul ------------------------------------------------------------------------------------
+
 
 def dual_mul_multiplies_derivatives(u, w):
     return (u[0] * w[0], u[1] * w[1])
@@ -60,6 +61,7 @@ def dual_mul_adds_derivatives(u, w):
 
 # --- dual_sin ------------------------------------------------------------------------------------
 
+
 def dual_sin_forgets_the_tangent(u):
     return (math.sin(u[0]), math.cos(u[0]))
 
@@ -73,6 +75,7 @@ def dual_sin_of_the_tangent(u):
 
 
 # --- div_backward --------------------------------------------------------------------------------
+
 
 def div_backward_ignores_grad_out(grad_out, a, b):
     return 1 / b, -a / b**2
@@ -91,6 +94,7 @@ def div_backward_swapped(grad_out, a, b):
 
 
 # --- gradient_check ------------------------------------------------------------------------------
+
 
 def _numerical(f, x, h, central=True):
     x = np.asarray(x, dtype=float)
@@ -126,12 +130,24 @@ def gradient_check_one_based_index(f, grad, x, h):
 
 
 WRONG = {
-    "central_difference_jacobian": [jacobian_forward_difference, jacobian_divides_by_h_not_2h,
-                                    jacobian_transposed, jacobian_modifies_x_in_place],
+    "central_difference_jacobian": [
+        jacobian_forward_difference,
+        jacobian_divides_by_h_not_2h,
+        jacobian_transposed,
+        jacobian_modifies_x_in_place,
+    ],
     "dual_mul": [dual_mul_multiplies_derivatives, dual_mul_one_term_only, dual_mul_adds_derivatives],
     "dual_sin": [dual_sin_forgets_the_tangent, dual_sin_minus_sign, dual_sin_of_the_tangent],
-    "div_backward": [div_backward_ignores_grad_out, div_backward_sign_of_b, div_backward_forgets_a,
-                     div_backward_swapped],
-    "gradient_check": [gradient_check_absolute_error, gradient_check_forward_differences,
-                       gradient_check_max_denominator, gradient_check_one_based_index],
+    "div_backward": [
+        div_backward_ignores_grad_out,
+        div_backward_sign_of_b,
+        div_backward_forgets_a,
+        div_backward_swapped,
+    ],
+    "gradient_check": [
+        gradient_check_absolute_error,
+        gradient_check_forward_differences,
+        gradient_check_max_denominator,
+        gradient_check_one_based_index,
+    ],
 }

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-
 # --- mse_loss_and_grad -------------------------------------------------------------------------
+
 
 def mse_sum_instead_of_mean(X, y, theta):
     r = X @ theta - y
@@ -31,6 +31,7 @@ def mse_returns_list_of_one(X, y, theta):
 
 
 # --- gd_step -------------------------------------------------------------------------------------
+
 
 def _walk(fn, params, grads):
     if isinstance(params, dict):
@@ -65,6 +66,7 @@ def gd_step_returns_update(params, grads, lr):
 
 
 # --- gradient_descent ----------------------------------------------------------------------------
+
 
 def gd_counts_one_too_many(grad_fn, theta0, lr, tol, max_steps):
     theta = np.array(theta0, dtype=float)
@@ -123,6 +125,7 @@ def gd_mutates_theta0(grad_fn, theta0, lr, tol, max_steps):
 
 # --- learning_rates --------------------------------------------------------------------------------
 
+
 def lr_from_diagonal(H):
     d = np.diag(H)
     return 2 / d.max(), 2 / (d.min() + d.max())
@@ -145,6 +148,7 @@ def lr_unsorted_eigvals(H):
 
 # --- steps_to_tolerance ----------------------------------------------------------------------------
 
+
 def steps_floor(kappa, tol):
     q = (kappa - 1) / (kappa + 1)
     return math.floor(math.log(tol) / math.log(q))
@@ -166,13 +170,25 @@ def steps_one_too_many(kappa, tol):
 
 
 WRONG = {
-    "mse_loss_and_grad": [mse_sum_instead_of_mean, mse_residual_sign_flipped_in_grad,
-                          mse_grad_factor_two, mse_returns_list_of_one],
+    "mse_loss_and_grad": [
+        mse_sum_instead_of_mean,
+        mse_residual_sign_flipped_in_grad,
+        mse_grad_factor_two,
+        mse_returns_list_of_one,
+    ],
     "gd_step": [gd_step_ascent, gd_step_in_place, gd_step_single_array_only, gd_step_returns_update],
-    "gradient_descent": [gd_counts_one_too_many, gd_checks_after_the_step, gd_stops_on_step_size,
-                         gd_ignores_max_steps, gd_mutates_theta0],
-    "learning_rates": [lr_from_diagonal, lr_critical_one_over_lambda_max, lr_lambda_min_max_swapped,
-                       lr_unsorted_eigvals],
-    "steps_to_tolerance": [steps_floor, steps_rate_one_minus_inverse_kappa, steps_returns_float,
-                           steps_one_too_many],
+    "gradient_descent": [
+        gd_counts_one_too_many,
+        gd_checks_after_the_step,
+        gd_stops_on_step_size,
+        gd_ignores_max_steps,
+        gd_mutates_theta0,
+    ],
+    "learning_rates": [
+        lr_from_diagonal,
+        lr_critical_one_over_lambda_max,
+        lr_lambda_min_max_swapped,
+        lr_unsorted_eigvals,
+    ],
+    "steps_to_tolerance": [steps_floor, steps_rate_one_minus_inverse_kappa, steps_returns_float, steps_one_too_many],
 }

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-
 # --- lars_trust_ratio ---------------------------------------------------------------------------
+
 
 def trust_ratio_wrong_norms(param, grad, weight_decay, trust_coefficient, eps):
     d = grad + weight_decay * param
@@ -50,6 +50,7 @@ def trust_ratio_no_coefficient(param, grad, weight_decay, trust_coefficient, eps
 
 # --- lamb_step ----------------------------------------------------------------------------------
 
+
 def _adam(g, m, v, t, betas, eps, correct=True):
     b1, b2 = betas
     m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
@@ -63,8 +64,22 @@ def _ratio(p, u):
     return 1.0 if pn == 0 or un == 0 else pn / un
 
 
-def _lamb(params, grads, m, v, t, lr, betas, eps, weight_decay, *, correct=True, ratio=_ratio,
-          decay_first=False, global_ratio=False):
+def _lamb(
+    params,
+    grads,
+    m,
+    v,
+    t,
+    lr,
+    betas,
+    eps,
+    weight_decay,
+    *,
+    correct=True,
+    ratio=_ratio,
+    decay_first=False,
+    global_ratio=False,
+):
     out_p, out_m, out_v, us = {}, {}, {}, {}
     for k in params:
         g = grads[k] + weight_decay * params[k] if decay_first else grads[k]
@@ -86,8 +101,9 @@ def lamb_one_global_ratio(*args):
 
 
 def lamb_ratio_of_gradient_norm(params, grads, m, v, t, lr, betas, eps, weight_decay):
-    return _lamb(params, grads, m, v, t, lr, betas, eps, weight_decay,
-                 ratio=lambda p, u, g=None: 1.0)  # no trust ratio at all: AdamW
+    return _lamb(
+        params, grads, m, v, t, lr, betas, eps, weight_decay, ratio=lambda p, u, g=None: 1.0
+    )  # no trust ratio at all: AdamW
 
 
 def lamb_no_bias_correction(*args):
@@ -102,14 +118,16 @@ def lamb_no_zero_guard(*args):
     def ratio(p, u):
         un = np.linalg.norm(u)
         return np.linalg.norm(p) / un if un else 0.0
+
     return _lamb(*args, ratio=ratio)
 
 
 # --- accumulate_gradients -----------------------------------------------------------------------
 
+
 def accumulate_sum_not_mean(grad_fn, params, X, y, k):
     m = len(X) // k
-    return sum(grad_fn(params, X[j * m:(j + 1) * m], y[j * m:(j + 1) * m]) for j in range(k))
+    return sum(grad_fn(params, X[j * m : (j + 1) * m], y[j * m : (j + 1) * m]) for j in range(k))
 
 
 def accumulate_last_micro_batch_only(grad_fn, params, X, y, k):
@@ -119,7 +137,7 @@ def accumulate_last_micro_batch_only(grad_fn, params, X, y, k):
 
 def accumulate_divides_twice(grad_fn, params, X, y, k):
     m = len(X) // k
-    return sum(grad_fn(params, X[j * m:(j + 1) * m], y[j * m:(j + 1) * m]) for j in range(k)) / (k * m)
+    return sum(grad_fn(params, X[j * m : (j + 1) * m], y[j * m : (j + 1) * m]) for j in range(k)) / (k * m)
 
 
 def accumulate_first_micro_batch_only(grad_fn, params, X, y, k):
@@ -128,6 +146,7 @@ def accumulate_first_micro_batch_only(grad_fn, params, X, y, k):
 
 
 # --- scaled_lr_and_warmup -----------------------------------------------------------------------
+
 
 def scaling_square_root(base_lr, base_batch_size, batch_size, n, warmup_epochs):
     return base_lr * math.sqrt(batch_size / base_batch_size), math.ceil(warmup_epochs * n / batch_size)
@@ -151,6 +170,7 @@ def scaling_warmup_in_epochs(base_lr, base_batch_size, batch_size, n, warmup_epo
 
 # --- top_eigenvalue -----------------------------------------------------------------------------
 
+
 def _iterate(hvp, dim, iters, seed):
     v = np.random.default_rng(seed).normal(size=dim)
     v /= np.linalg.norm(v)
@@ -172,19 +192,38 @@ def power_one_iteration(hvp, dim, iters, seed):
 def power_unnormalised_rayleigh(hvp, dim, iters, seed):
     v = np.random.default_rng(seed).normal(size=dim)
     for _ in range(iters):
-        v = hvp(v) / 2.0      # rescaled, but not to unit length
+        v = hvp(v) / 2.0  # rescaled, but not to unit length
     return float(v @ hvp(v))
 
 
 WRONG = {
-    "lars_trust_ratio": [trust_ratio_wrong_norms, trust_ratio_no_guard, trust_ratio_paper_denominator,
-                         trust_ratio_ignores_weight_decay, trust_ratio_zero_guard_returns_zero,
-                         trust_ratio_no_coefficient],
-    "lamb_step": [lamb_one_global_ratio, lamb_ratio_of_gradient_norm, lamb_no_bias_correction,
-                  lamb_decay_before_adam, lamb_no_zero_guard],
-    "accumulate_gradients": [accumulate_sum_not_mean, accumulate_last_micro_batch_only,
-                             accumulate_divides_twice, accumulate_first_micro_batch_only],
-    "scaled_lr_and_warmup": [scaling_square_root, scaling_inverted, scaling_warmup_at_old_batch,
-                             scaling_warmup_floor, scaling_warmup_in_epochs],
+    "lars_trust_ratio": [
+        trust_ratio_wrong_norms,
+        trust_ratio_no_guard,
+        trust_ratio_paper_denominator,
+        trust_ratio_ignores_weight_decay,
+        trust_ratio_zero_guard_returns_zero,
+        trust_ratio_no_coefficient,
+    ],
+    "lamb_step": [
+        lamb_one_global_ratio,
+        lamb_ratio_of_gradient_norm,
+        lamb_no_bias_correction,
+        lamb_decay_before_adam,
+        lamb_no_zero_guard,
+    ],
+    "accumulate_gradients": [
+        accumulate_sum_not_mean,
+        accumulate_last_micro_batch_only,
+        accumulate_divides_twice,
+        accumulate_first_micro_batch_only,
+    ],
+    "scaled_lr_and_warmup": [
+        scaling_square_root,
+        scaling_inverted,
+        scaling_warmup_at_old_batch,
+        scaling_warmup_floor,
+        scaling_warmup_in_epochs,
+    ],
     "top_eigenvalue": [power_norm_loses_sign, power_one_iteration, power_unnormalised_rayleigh],
 }

@@ -5,8 +5,8 @@
 
 import numpy as np
 
-
 # --- sgd_momentum_step ---------------------------------------------------------------------------
+
 
 def step_dampens_the_first_buffer(theta, buf, g, lr, momentum, dampening):
     buf = (1 - dampening) * g if buf is None else momentum * buf + (1 - dampening) * g
@@ -40,6 +40,7 @@ def step_modifies_buffer_in_place(theta, buf, g, lr, momentum, dampening):
 
 # --- torch_momentum_hparams ------------------------------------------------------------------------
 
+
 def hparams_ema_divides(form, lr, beta):
     return (lr / (1 - beta), beta) if form == "ema" else (lr, beta)
 
@@ -62,6 +63,7 @@ def hparams_ema_one_minus_beta_as_momentum(form, lr, beta):
 
 # --- nesterov_step ---------------------------------------------------------------------------------
 
+
 def nesterov_is_classical_momentum(theta, buf, g, lr, momentum):
     """The source's "NAG" code: the gradient at θ, a step along the buffer alone."""
     buf = g.copy() if buf is None else momentum * buf + g
@@ -80,6 +82,7 @@ def nesterov_steps_along_one_plus_mu_g(theta, buf, g, lr, momentum):
 
 
 # --- optimal_momentum ------------------------------------------------------------------------------
+
 
 def optimal_uses_gd_learning_rate(eigenvalues):
     lam = np.sort(np.asarray(eigenvalues, dtype=float))
@@ -107,6 +110,7 @@ def optimal_first_and_last_unsorted(eigenvalues):
 
 # --- momentum_rate ---------------------------------------------------------------------------------
 
+
 def rate_always_sqrt_mu(lr, momentum, eigenvalues):
     return float(np.sqrt(momentum))
 
@@ -129,13 +133,25 @@ def rate_real_part_only(lr, momentum, eigenvalues):
 
 
 WRONG = {
-    "sgd_momentum_step": [step_dampens_the_first_buffer, step_lr_inside_the_buffer, step_ema_always,
-                          step_ascends, step_modifies_buffer_in_place],
-    "torch_momentum_hparams": [hparams_ema_divides, hparams_ema_unchanged, hparams_lr_inside_divides,
-                               hparams_ema_one_minus_beta_as_momentum],
-    "nesterov_step": [nesterov_is_classical_momentum, nesterov_uses_the_old_buffer,
-                      nesterov_steps_along_one_plus_mu_g],
-    "optimal_momentum": [optimal_uses_gd_learning_rate, optimal_momentum_not_squared,
-                         optimal_kappa_without_square_root, optimal_first_and_last_unsorted],
+    "sgd_momentum_step": [
+        step_dampens_the_first_buffer,
+        step_lr_inside_the_buffer,
+        step_ema_always,
+        step_ascends,
+        step_modifies_buffer_in_place,
+    ],
+    "torch_momentum_hparams": [
+        hparams_ema_divides,
+        hparams_ema_unchanged,
+        hparams_lr_inside_divides,
+        hparams_ema_one_minus_beta_as_momentum,
+    ],
+    "nesterov_step": [nesterov_is_classical_momentum, nesterov_uses_the_old_buffer, nesterov_steps_along_one_plus_mu_g],
+    "optimal_momentum": [
+        optimal_uses_gd_learning_rate,
+        optimal_momentum_not_squared,
+        optimal_kappa_without_square_root,
+        optimal_first_and_last_unsorted,
+    ],
     "momentum_rate": [rate_always_sqrt_mu, rate_gradient_descent, rate_lambda_max_only, rate_real_part_only],
 }

@@ -8,8 +8,8 @@ training, forgetting to restore the best parameters.
 
 import numpy as np
 
-
 # --- dropout_forward_backward ------------------------------------------------------------------
+
 
 def dropout_scales_at_eval_time(x, mask, p, dout, training):
     if training:
@@ -41,6 +41,7 @@ def dropout_gradient_not_masked(x, mask, p, dout, training):
 
 # --- batchnorm_forward_modes ---------------------------------------------------------------------
 
+
 def _bn(x, gamma, beta, mean, var, eps):
     return gamma * (x - mean) / np.sqrt(var + eps) + beta
 
@@ -49,32 +50,44 @@ def bn_variances_swapped(x, gamma, beta, rm, rv, momentum, eps, training):
     if not training:
         return _bn(x, gamma, beta, rm, rv, eps), rm, rv
     mean, var_u, var_b = x.mean(0), x.var(0, ddof=1), x.var(0)
-    return _bn(x, gamma, beta, mean, var_u, eps), (1 - momentum) * rm + momentum * mean, \
-        (1 - momentum) * rv + momentum * var_b
+    return (
+        _bn(x, gamma, beta, mean, var_u, eps),
+        (1 - momentum) * rm + momentum * mean,
+        (1 - momentum) * rv + momentum * var_b,
+    )
 
 
 def bn_biased_running_variance(x, gamma, beta, rm, rv, momentum, eps, training):
     if not training:
         return _bn(x, gamma, beta, rm, rv, eps), rm, rv
     mean, var_b = x.mean(0), x.var(0)
-    return _bn(x, gamma, beta, mean, var_b, eps), (1 - momentum) * rm + momentum * mean, \
-        (1 - momentum) * rv + momentum * var_b
+    return (
+        _bn(x, gamma, beta, mean, var_b, eps),
+        (1 - momentum) * rm + momentum * mean,
+        (1 - momentum) * rv + momentum * var_b,
+    )
 
 
 def bn_running_stats_in_training(x, gamma, beta, rm, rv, momentum, eps, training):
     if not training:
         return _bn(x, gamma, beta, rm, rv, eps), rm, rv
     mean, var_u = x.mean(0), x.var(0, ddof=1)
-    return _bn(x, gamma, beta, rm, rv, eps), (1 - momentum) * rm + momentum * mean, \
-        (1 - momentum) * rv + momentum * var_u
+    return (
+        _bn(x, gamma, beta, rm, rv, eps),
+        (1 - momentum) * rm + momentum * mean,
+        (1 - momentum) * rv + momentum * var_u,
+    )
 
 
 def bn_momentum_weights_swapped(x, gamma, beta, rm, rv, momentum, eps, training):
     if not training:
         return _bn(x, gamma, beta, rm, rv, eps), rm, rv
     mean, var_b, var_u = x.mean(0), x.var(0), x.var(0, ddof=1)
-    return _bn(x, gamma, beta, mean, var_b, eps), momentum * rm + (1 - momentum) * mean, \
-        momentum * rv + (1 - momentum) * var_u
+    return (
+        _bn(x, gamma, beta, mean, var_b, eps),
+        momentum * rm + (1 - momentum) * mean,
+        momentum * rv + (1 - momentum) * var_u,
+    )
 
 
 def bn_batch_stats_in_eval(x, gamma, beta, rm, rv, momentum, eps, training):
@@ -94,6 +107,7 @@ def bn_updates_running_stats_in_eval(x, gamma, beta, rm, rv, momentum, eps, trai
 
 
 # --- batchnorm_backward_train --------------------------------------------------------------------
+
 
 def bnb_ignores_batch_statistics(dout, x, gamma, eps):
     xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
@@ -124,6 +138,7 @@ def bnb_dgamma_without_xhat(dout, x, gamma, eps):
 
 # --- l1_prox_step --------------------------------------------------------------------------------
 
+
 def prox_subgradient_instead(theta, g, lr, l1):
     return theta - lr * (g + l1 * np.sign(theta))
 
@@ -143,6 +158,7 @@ def prox_before_gradient_step(theta, g, lr, l1):
 
 
 # --- early_stopping_rule -------------------------------------------------------------------------
+
 
 def _rule(val_losses, patience, min_delta, off_by_one=False, use_delta=True, restore=True):
     best, best_epoch, wait, epoch = np.inf, 0, 0, 0
@@ -173,15 +189,32 @@ def es_global_minimum(val_losses, patience, min_delta):
 
 
 WRONG = {
-    "dropout_forward_backward": [dropout_scales_at_eval_time, dropout_keep_probability_as_drop,
-                                 dropout_no_rescaling, dropout_also_at_eval, dropout_gradient_not_masked],
-    "batchnorm_forward_modes": [bn_variances_swapped, bn_biased_running_variance, bn_running_stats_in_training,
-                                bn_momentum_weights_swapped, bn_batch_stats_in_eval,
-                                bn_updates_running_stats_in_eval],
-    "batchnorm_backward_train": [bnb_ignores_batch_statistics, bnb_forgets_variance_path, bnb_unbiased_variance,
-                                 bnb_dgamma_without_xhat],
-    "l1_prox_step": [prox_subgradient_instead, prox_threshold_without_lr, prox_hard_threshold,
-                     prox_before_gradient_step],
-    "early_stopping_rule": [es_forgets_to_restore, es_patience_off_by_one, es_ignores_min_delta,
-                            es_global_minimum],
+    "dropout_forward_backward": [
+        dropout_scales_at_eval_time,
+        dropout_keep_probability_as_drop,
+        dropout_no_rescaling,
+        dropout_also_at_eval,
+        dropout_gradient_not_masked,
+    ],
+    "batchnorm_forward_modes": [
+        bn_variances_swapped,
+        bn_biased_running_variance,
+        bn_running_stats_in_training,
+        bn_momentum_weights_swapped,
+        bn_batch_stats_in_eval,
+        bn_updates_running_stats_in_eval,
+    ],
+    "batchnorm_backward_train": [
+        bnb_ignores_batch_statistics,
+        bnb_forgets_variance_path,
+        bnb_unbiased_variance,
+        bnb_dgamma_without_xhat,
+    ],
+    "l1_prox_step": [
+        prox_subgradient_instead,
+        prox_threshold_without_lr,
+        prox_hard_threshold,
+        prox_before_gradient_step,
+    ],
+    "early_stopping_rule": [es_forgets_to_restore, es_patience_off_by_one, es_ignores_min_delta, es_global_minimum],
 }

@@ -7,8 +7,8 @@ wrong order, the empirical Fisher where the Fisher is asked, the Kronecker facto
 
 import numpy as np
 
-
 # --- damped_newton_step ----------------------------------------------------------------------
+
 
 def newton_ignores_damping(theta, g, H, damping):
     return theta - np.linalg.solve(H, g)
@@ -28,6 +28,7 @@ def newton_diagonal_only(theta, g, H, damping):
 
 # --- cauchy_point ----------------------------------------------------------------------------
 
+
 def cauchy_always_on_boundary(g, B, delta):
     return -delta / np.linalg.norm(g) * g
 
@@ -38,11 +39,12 @@ def cauchy_unclipped(g, B, delta):
 
 def cauchy_ignores_negative_curvature(g, B, delta):
     gn = np.linalg.norm(g)
-    tau = min(1.0, gn**3 / (delta * (g @ B @ g)))          # negative when gᵀBg < 0
+    tau = min(1.0, gn**3 / (delta * (g @ B @ g)))  # negative when gᵀBg < 0
     return -tau * delta / gn * g
 
 
 # --- lbfgs_two_loop --------------------------------------------------------------------------
+
 
 def _two_loop(g, s_list, y_list, gamma, first, second):
     q = np.array(g, dtype=float)
@@ -76,6 +78,7 @@ def two_loop_returns_direction(g, s_list, y_list, gamma):
 
 # --- softmax_fisher --------------------------------------------------------------------------
 
+
 def fisher_is_empirical(J, p, y):
     R = p.copy()
     R[np.arange(len(p)), y] -= 1.0
@@ -97,6 +100,7 @@ def fisher_jacobian_outer_product(J, p, y):
 
 
 # --- kfac_layer_factors ----------------------------------------------------------------------
+
 
 def kfac_factors_swapped(a, g):
     ab = np.hstack([a, np.ones((len(a), 1))])
@@ -123,13 +127,30 @@ def kfac_centred(a, g):
 
 
 WRONG = {
-    "damped_newton_step": [newton_ignores_damping, newton_damping_added_everywhere, newton_wrong_sign,
-                           newton_diagonal_only],
+    "damped_newton_step": [
+        newton_ignores_damping,
+        newton_damping_added_everywhere,
+        newton_wrong_sign,
+        newton_diagonal_only,
+    ],
     "cauchy_point": [cauchy_always_on_boundary, cauchy_unclipped, cauchy_ignores_negative_curvature],
-    "lbfgs_two_loop": [two_loop_orders_swapped, two_loop_both_oldest_first, two_loop_forgets_gamma,
-                       two_loop_returns_direction],
-    "softmax_fisher": [fisher_is_empirical, fisher_without_outer_term, fisher_not_averaged,
-                       fisher_jacobian_outer_product],
-    "kfac_layer_factors": [kfac_factors_swapped, kfac_no_bias_column, kfac_outer_products_transposed,
-                           kfac_not_averaged, kfac_centred],
+    "lbfgs_two_loop": [
+        two_loop_orders_swapped,
+        two_loop_both_oldest_first,
+        two_loop_forgets_gamma,
+        two_loop_returns_direction,
+    ],
+    "softmax_fisher": [
+        fisher_is_empirical,
+        fisher_without_outer_term,
+        fisher_not_averaged,
+        fisher_jacobian_outer_product,
+    ],
+    "kfac_layer_factors": [
+        kfac_factors_swapped,
+        kfac_no_bias_column,
+        kfac_outer_products_transposed,
+        kfac_not_averaged,
+        kfac_centred,
+    ],
 }

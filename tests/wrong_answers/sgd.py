@@ -5,8 +5,8 @@
 
 import numpy as np
 
-
 # --- minibatch_indices -------------------------------------------------------------------------
+
 
 def batches_with_replacement(n, batch_size, epochs, rng, drop_last=False):
     out = []
@@ -21,20 +21,20 @@ def batches_with_replacement(n, batch_size, epochs, rng, drop_last=False):
 def batches_same_order_every_epoch(n, batch_size, epochs, rng, drop_last=False):
     order = rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
-    return [[order[i:i + batch_size] for i in range(0, stop, batch_size)] for _ in range(epochs)]
+    return [[order[i : i + batch_size] for i in range(0, stop, batch_size)] for _ in range(epochs)]
 
 
 def batches_without_shuffling(n, batch_size, epochs, rng, drop_last=False):
     order = np.arange(n)
     stop = n - n % batch_size if drop_last else n
-    return [[order[i:i + batch_size] for i in range(0, stop, batch_size)] for _ in range(epochs)]
+    return [[order[i : i + batch_size] for i in range(0, stop, batch_size)] for _ in range(epochs)]
 
 
 def batches_ignore_drop_last(n, batch_size, epochs, rng, drop_last=False):
     out = []
     for _ in range(epochs):
         order = rng.permutation(n)
-        out.append([order[i:i + batch_size] for i in range(0, n, batch_size)])
+        out.append([order[i : i + batch_size] for i in range(0, n, batch_size)])
     return out
 
 
@@ -42,7 +42,7 @@ def batches_always_drop_last(n, batch_size, epochs, rng, drop_last=False):
     out = []
     for _ in range(epochs):
         order = rng.permutation(n)
-        out.append([order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)])
+        out.append([order[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)])
     return out
 
 
@@ -52,11 +52,12 @@ def batches_own_seed(n, batch_size, epochs, rng, drop_last=False):
     for _ in range(epochs):
         order = own.permutation(n)
         stop = n - n % batch_size if drop_last else n
-        out.append([order[i:i + batch_size] for i in range(0, stop, batch_size)])
+        out.append([order[i : i + batch_size] for i in range(0, stop, batch_size)])
     return out
 
 
 # --- softmax_cross_entropy ---------------------------------------------------------------------
+
 
 def _onehot(y, c):
     Y = np.zeros((len(y), c))
@@ -87,11 +88,11 @@ def xent_no_max_subtraction(logits, y):
 def xent_gradient_sign_flipped(logits, y):
     z = logits - logits.max(axis=1, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return (-float(log_p[np.arange(len(y)), y].mean()),
-            (_onehot(y, logits.shape[1]) - np.exp(log_p)) / len(y))
+    return (-float(log_p[np.arange(len(y)), y].mean()), (_onehot(y, logits.shape[1]) - np.exp(log_p)) / len(y))
 
 
 # --- softmax_regression_grad -------------------------------------------------------------------
+
 
 def _dz(params, X, y):
     z = X @ params["W"] + params["b"]
@@ -121,23 +122,26 @@ def softreg_gradient_of_probabilities(params, X, y):
     z = X @ params["W"] + params["b"]
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
-    dz = p / len(y)                                   # forgot "- onehot(y)"
+    dz = p / len(y)  # forgot "- onehot(y)"
     return loss, {"W": X.T @ dz, "b": dz.sum(axis=0)}
 
 
 # --- gradient_noise ----------------------------------------------------------------------------
 
+
 def noise_forgets_the_mean(G, batches):
     g_hat = G[batches].mean(axis=1)
     full = G.mean(axis=0)
-    return float(np.mean(np.sum(g_hat ** 2, axis=1))), float(np.mean(np.sum((G - full) ** 2, axis=1))) / batches.shape[1]
+    return float(np.mean(np.sum(g_hat**2, axis=1))), float(np.mean(np.sum((G - full) ** 2, axis=1))) / batches.shape[1]
 
 
 def noise_batch_sum_not_mean(G, batches):
     full = G.mean(axis=0)
     g_hat = G[batches].sum(axis=1)
-    return (float(np.mean(np.sum((g_hat - full) ** 2, axis=1))),
-            float(np.mean(np.sum((G - full) ** 2, axis=1))) / batches.shape[1])
+    return (
+        float(np.mean(np.sum((g_hat - full) ** 2, axis=1))),
+        float(np.mean(np.sum((G - full) ** 2, axis=1))) / batches.shape[1],
+    )
 
 
 def noise_sample_variance_n_minus_1(G, batches):
@@ -150,8 +154,10 @@ def noise_sample_variance_n_minus_1(G, batches):
 def noise_prediction_times_b(G, batches):
     full = G.mean(axis=0)
     g_hat = G[batches].mean(axis=1)
-    return (float(np.mean(np.sum((g_hat - full) ** 2, axis=1))),
-            float(np.mean(np.sum((G - full) ** 2, axis=1))) * batches.shape[1])
+    return (
+        float(np.mean(np.sum((g_hat - full) ** 2, axis=1))),
+        float(np.mean(np.sum((G - full) ** 2, axis=1))) * batches.shape[1],
+    )
 
 
 def noise_mean_over_coordinates(G, batches):
@@ -161,6 +167,7 @@ def noise_mean_over_coordinates(G, batches):
 
 
 # --- robbins_monro -----------------------------------------------------------------------------
+
 
 def rm_t_from_zero(eta0, t0, power, T):
     t = np.arange(T)
@@ -189,16 +196,38 @@ def rm_ignores_power(eta0, t0, power, T):
 
 
 WRONG = {
-    "minibatch_indices": [batches_with_replacement, batches_same_order_every_epoch,
-                          batches_without_shuffling, batches_ignore_drop_last,
-                          batches_always_drop_last, batches_own_seed],
-    "softmax_cross_entropy": [xent_sum_not_mean, xent_gradient_not_divided_by_n,
-                              xent_no_max_subtraction, xent_gradient_sign_flipped],
-    "softmax_regression_grad": [softreg_bias_gradient_mean, softreg_weights_not_divided_by_n,
-                                softreg_forgets_bias_in_logits, softreg_gradient_of_probabilities],
-    "gradient_noise": [noise_forgets_the_mean, noise_batch_sum_not_mean,
-                       noise_sample_variance_n_minus_1, noise_prediction_times_b,
-                       noise_mean_over_coordinates],
-    "robbins_monro": [rm_t_from_zero, rm_accepts_inverse_square, rm_excludes_one_over_t,
-                      rm_accepts_inverse_sqrt, rm_ignores_power],
+    "minibatch_indices": [
+        batches_with_replacement,
+        batches_same_order_every_epoch,
+        batches_without_shuffling,
+        batches_ignore_drop_last,
+        batches_always_drop_last,
+        batches_own_seed,
+    ],
+    "softmax_cross_entropy": [
+        xent_sum_not_mean,
+        xent_gradient_not_divided_by_n,
+        xent_no_max_subtraction,
+        xent_gradient_sign_flipped,
+    ],
+    "softmax_regression_grad": [
+        softreg_bias_gradient_mean,
+        softreg_weights_not_divided_by_n,
+        softreg_forgets_bias_in_logits,
+        softreg_gradient_of_probabilities,
+    ],
+    "gradient_noise": [
+        noise_forgets_the_mean,
+        noise_batch_sum_not_mean,
+        noise_sample_variance_n_minus_1,
+        noise_prediction_times_b,
+        noise_mean_over_coordinates,
+    ],
+    "robbins_monro": [
+        rm_t_from_zero,
+        rm_accepts_inverse_square,
+        rm_excludes_one_over_t,
+        rm_accepts_inverse_sqrt,
+        rm_ignores_power,
+    ],
 }

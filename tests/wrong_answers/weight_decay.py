@@ -17,6 +17,7 @@ def _adam(theta, g, m, v, t, lr, betas, eps):
 
 # --- adamw_step ----------------------------------------------------------------------------------
 
+
 def adamw_decay_not_scaled_by_lr(theta, g, m, v, t, lr, betas, eps, weight_decay):
     return _adam(theta * (1 - weight_decay), g, m, v, t, lr, betas, eps)
 
@@ -43,6 +44,7 @@ def adamw_no_decay(theta, g, m, v, t, lr, betas, eps, weight_decay):
 
 # --- l2_to_decoupled -----------------------------------------------------------------------------
 
+
 def l2_divided_by_lr(l2, lr):
     return l2 / lr
 
@@ -56,6 +58,7 @@ def l2_factor_two(l2, lr):
 
 
 # --- adam_l2_effective_decay ---------------------------------------------------------------------
+
 
 def effective_no_bias_correction(v, t, lr, weight_decay, beta2, eps):
     return lr * weight_decay / (np.sqrt(v) + eps)
@@ -79,11 +82,12 @@ def effective_times_root(v, t, lr, weight_decay, beta2, eps):
 
 # --- decay_mask ----------------------------------------------------------------------------------
 
+
 def mask_everything(params):
     return {k: True for k in params}
 
 
-def mask_ndim_not_one(params):          # optax's documented example: also decays scalars
+def mask_ndim_not_one(params):  # optax's documented example: also decays scalars
     return {k: bool(np.ndim(p) != 1 and not k.startswith("norm")) for k, p in params.items()}
 
 
@@ -95,15 +99,25 @@ def mask_inverted(params):
     return {k: not (np.ndim(p) >= 2 and not k.startswith("norm")) for k, p in params.items()}
 
 
-def mask_by_name_only(params):          # "decay what is called W"
+def mask_by_name_only(params):  # "decay what is called W"
     return {k: k.startswith("W") for k in params}
 
 
 WRONG = {
-    "adamw_step": [adamw_decay_not_scaled_by_lr, adamw_decay_after_adam_step, adamw_decay_through_moments,
-                   adamw_no_bias_correction, adamw_no_decay],
+    "adamw_step": [
+        adamw_decay_not_scaled_by_lr,
+        adamw_decay_after_adam_step,
+        adamw_decay_through_moments,
+        adamw_no_bias_correction,
+        adamw_no_decay,
+    ],
     "l2_to_decoupled": [l2_divided_by_lr, l2_unchanged, l2_factor_two],
-    "adam_l2_effective_decay": [effective_no_bias_correction, effective_same_for_all, effective_eps_inside_root,
-                                effective_forgets_lr, effective_times_root],
+    "adam_l2_effective_decay": [
+        effective_no_bias_correction,
+        effective_same_for_all,
+        effective_eps_inside_root,
+        effective_forgets_lr,
+        effective_times_root,
+    ],
     "decay_mask": [mask_everything, mask_ndim_not_one, mask_ignores_norm, mask_inverted, mask_by_name_only],
 }
