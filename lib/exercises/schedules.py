@@ -49,7 +49,10 @@ def warmup_cosine(base_lr, warmup_steps, total_steps, start_factor, steps):
     """
     W, T = int(warmup_steps), int(total_steps)
     f = schedules.sequential_lr(
-        [schedules.linear_lr(float(base_lr), float(start_factor), 1.0, W), schedules.cosine_annealing_lr(base_lr, T - W)],
+        [
+            schedules.linear_lr(float(base_lr), float(start_factor), 1.0, W),
+            schedules.cosine_annealing_lr(base_lr, T - W),
+        ],
         [W],
     )
     return np.array([f(int(t)) for t in steps], dtype=float)
