@@ -150,6 +150,14 @@ def rnn_loss_and_grad(w, u, x=_RNN_X, target: float = 1.0):
     (:math:`h_0 = 0`) and its gradient in ``(w, u)``, by forward-mode recursion; ``w`` and ``u``
     may be arrays (a grid). :math:`\partial h_T/\partial w` grows like :math:`T w^{T-1}`:
     for :math:`|w| > 1` the gradient explodes :cite:p:`pascanu2013difficulty`."""
+    if np.ndim(w) == 0 and np.ndim(u) == 0:  # one point: plain floats, the same operations, ~20x faster
+        w, u = float(w), float(u)
+        h = dw = du = 0.0
+        for xt in np.asarray(x, dtype=float).tolist():
+            dw, du = h + w * dw, xt + w * du
+            h = w * h + u * xt
+        r = h - target
+        return 0.5 * r**2, np.array([r * dw, r * du])
     w, u = np.asarray(w, dtype=float), np.asarray(u, dtype=float)
     h = dw = du = np.zeros(np.broadcast(w, u).shape)
     for xt in x:
