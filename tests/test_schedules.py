@@ -164,3 +164,16 @@ def test_plot_schedule_marks_boundaries():
     ax = schedules.plot_schedule(schedules.warmup_stable_decay(1.0, 10, 50, 40), 120)
     assert len(ax.lines) == 1 + 3
     assert math.isclose(ax.lines[0].get_ydata()[10], 1.0)
+
+
+def test_warm_restarts_step_epoch_torch_misses_one_restart():
+    """torch's step(epoch) finds the period with a logarithm; lib's subtraction agrees with it at
+    every recorded epoch around the restarts except t = 1210, where log_3(243) rounds down."""
+    d = np.load(Path(__file__).parent / "data" / "sgdr_step_epoch_torch.npz", allow_pickle=False)
+    f = schedules.cosine_annealing_warm_restarts(1.0, T_0=10, T_mult=3)
+    got = np.array([f(int(e)) for e in d["epoch"]])
+    differ = d["epoch"][~np.isclose(got, d["lr"], rtol=1e-12, atol=1e-15)]
+    assert differ.tolist() == [1210]
+    i = int(np.flatnonzero(d["epoch"] == 1210)[0])
+    assert (d["T_cur"][i], d["T_i"][i], d["lr"][i]) == (810.0, 810.0, 0.0)
+    assert schedules.sgdr_position(1210, 10, 3) == (0, 2430) and f(1210) == 1.0

@@ -39,6 +39,7 @@ CHAPTERS: dict[str, str] = {
     "08-regularization": "lib.exercises.regularization",
     "09-large-batch": "lib.exercises.large_batch",
     "06-weight-decay": "lib.exercises.weight_decay",
+    "07-schedules": "lib.exercises.schedules",
     "10-second-order": "lib.exercises.second_order",
     "11-beyond-adam": "lib.exercises.beyond_adam",  # chapter 11
     "12-comparing-optimizers": "lib.exercises.compare",

@@ -114,12 +114,13 @@ def draw_design(d: ScheduleDesign, fig) -> None:
     for b in d.boundaries:
         if 0 < b < DESIGN_STEPS:
             ax_lr.axvline(b, color="0.5", ls=":", lw=0.9)
-    ax_lr.set(xlabel="update t", ylabel="learning rate η_t", ylim=(0, 1.05 * max(d.lr, d.lrs.max())))
+    ax_lr.set(xlabel="update t", ylabel=r"learning rate $\eta_t$", ylim=(0, 1.05 * max(d.lr, d.lrs.max())))
     ax_loss.semilogy(d.constant_loss, color="0.6", lw=1.0, label=f"constant η = {d.lr:g}")
     ax_loss.semilogy(d.loss, color="#D55E00", lw=1.3, label=d.name)
-    ax_loss.set(xlabel="update t", ylabel="f(θ_t)")
+    ax_loss.set(xlabel="update t", ylabel=r"$f(\theta_t)$")
     ax_loss.legend(fontsize="x-small", frameon=False, loc="upper right")
     fig.suptitle(f"{d.name}: final loss {d.final:.3g} (constant: {d.constant_final:.3g})", fontsize=10)
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.35)
 
 
 def schedule_designer_widget() -> Widget:
@@ -149,6 +150,14 @@ def rnn_loss_and_grad(w, u, x=_RNN_X, target: float = 1.0):
     (:math:`h_0 = 0`) and its gradient in ``(w, u)``, by forward-mode recursion; ``w`` and ``u``
     may be arrays (a grid). :math:`\partial h_T/\partial w` grows like :math:`T w^{T-1}`:
     for :math:`|w| > 1` the gradient explodes :cite:p:`pascanu2013difficulty`."""
+    if np.ndim(w) == 0 and np.ndim(u) == 0:  # one point: plain floats, the same operations, ~20x faster
+        w, u = float(w), float(u)
+        h = dw = du = 0.0
+        for xt in np.asarray(x, dtype=float).tolist():
+            dw, du = h + w * dw, xt + w * du
+            h = w * h + u * xt
+        r = h - target
+        return 0.5 * r**2, np.array([r * dw, r * du])
     w, u = np.asarray(w, dtype=float), np.asarray(u, dtype=float)
     h = dw = du = np.zeros(np.broadcast(w, u).shape)
     for xt in x:
@@ -230,6 +239,7 @@ def draw_clip_run(r: ClipRun, fig) -> None:
     what = "no clipping" if r.method == "none" else f"clip by {r.method} at {r.threshold:g}"
     end = "diverged" if r.diverged else f"final loss {r.loss[-1]:.2g}"
     fig.suptitle(f"{what}: {end}", fontsize=10)
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.25)
 
 
 def clipping_widget() -> Widget:

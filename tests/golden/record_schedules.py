@@ -15,6 +15,10 @@ What it records
     ``clip_grad_value_`` on a few gradient trees: inputs, outputs and the returned norm.
 ``tests/data/clipping_optax.npz``
     ``optax.clip_by_global_norm``, ``optax.clip``, ``optax.clip_by_block_rms`` (float64, x64).
+``tests/data/sgdr_step_epoch_torch.npz``
+    ``CosineAnnealingWarmRestarts(T_0=10, T_mult=3).step(epoch)`` called with explicit epochs
+    around the restarts (torch then finds the period with a floating-point logarithm):
+    ``epoch``, ``T_cur``, ``T_i``, ``lr`` (chapter 07 shows the restart it misses at 1210).
 ``tests/data/schedule_free_optax.npz``
     ``optax.contrib.schedule_free_sgd/adamw`` trajectories (parameters ``y`` after every step)
     and ``schedule_free_eval_params`` on a noisy quadratic whose gradients the test recomputes.
@@ -424,6 +428,29 @@ def record_schedule_free():
     np.savez_compressed(DATA / "schedule_free_optax.npz", **out)
 
 
+def record_sgdr_step_epoch():
+    """torch's ``step(epoch)`` branch of CosineAnnealingWarmRestarts at and around its restarts."""
+    import warnings
+
+    T_0, T_mult = 10, 3
+    restarts = [T_0 * (T_mult**n - 1) // (T_mult - 1) for n in range(1, 9)]
+    epochs = sorted({e + d for e in restarts for d in (-1, 0, 1)})
+    rows = []
+    for e in epochs:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=1.0)
+        sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult, eta_min=0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "The epoch parameter in scheduler.step() ... deprecated"
+            sched.step(e)
+        rows.append((e, float(sched.T_cur), float(sched.T_i), opt.param_groups[0]["lr"]))
+    epoch, T_cur, T_i, lr = (np.array(c) for c in zip(*rows))
+    meta = json.dumps({"torch": torch.__version__, "T_0": T_0, "T_mult": T_mult, "base_lr": 1.0, "eta_min": 0.0})
+    np.savez_compressed(
+        DATA / "sgdr_step_epoch_torch.npz", epoch=epoch, T_cur=T_cur, T_i=T_i, lr=lr, meta=np.array(meta)
+    )
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     import warnings
@@ -441,6 +468,7 @@ def main():
     np.savez_compressed(DATA / "schedules_torch.npz", **out)
     record_clipping()
     record_schedule_free()
+    record_sgdr_step_epoch()
     print(f"wrote {len(CASES)} schedule cases, {len(PLATEAU)} plateau cases and clipping data to {DATA}")
 
 
