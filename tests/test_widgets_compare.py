@@ -95,7 +95,7 @@ def test_widget_compute_is_fast_after_warm_up(make):
         for value in control.values:
             start = time.perf_counter()
             widget.compute(**{**widget.defaults, control.name: value})
-            assert time.perf_counter() - start < 0.05 or control.name in ("function", "problem")
+            assert time.perf_counter() - start < 0.05, (widget.title, control.name, value)
 
 
 def test_static_frames_change_with_the_controls():
