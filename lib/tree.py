@@ -58,10 +58,25 @@ def _mismatch(a: Any, b: Any) -> bool:
     return len(a) != len(b)
 
 
+def _matches(a: Any, b: Any) -> bool:
+    """True when ``a`` and ``b`` have the same structure (the test of :func:`_mismatch`, applied
+    everywhere, without building the paths that only an error message needs)."""
+    a_leaf, b_leaf = is_leaf(a), is_leaf(b)
+    if a_leaf or b_leaf:
+        return a_leaf and b_leaf
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_matches(a[k], b[k]) for k in a)
+    if isinstance(b, dict) or len(a) != len(b):
+        return False
+    return all(_matches(x, y) for x, y in zip(a, b))
+
+
 def check_same_structure(
     tree: Tree, other: Tree, names: tuple[str, str] = ("params", "grads"), _path: str = ""
 ) -> None:
     """Raise ``ValueError`` naming the first path where ``other`` differs from ``tree``."""
+    if not _path and _matches(tree, other):
+        return  # the common case, checked in one pass; the walk below finds where they differ
     if _mismatch(tree, other):
         where = _path or "the top level"
         raise ValueError(
@@ -82,6 +97,8 @@ def tree_map(fn: Callable[..., Any], tree: Tree, *rest: Tree) -> Tree:
     All trees in ``rest`` must have the structure of ``tree`` (checked, with a clear error).
     Returns a new tree; nothing is modified in place.
     """
+    if is_leaf(tree) and all(map(is_leaf, rest)):
+        return fn(tree, *rest)  # single arrays (the 2-D test functions): nothing to walk
     for other in rest:
         check_same_structure(tree, other, names=("the first tree", "another tree"))
     return _map(fn, tree, rest)

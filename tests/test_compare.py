@@ -150,8 +150,19 @@ def test_protocol_reruns_the_tuned_setting_with_fresh_seeds_and_is_deterministic
         assert len({r["test_loss"] for r in final}) == 3  # the seeds differ
     strip = lambda rs: [{k: repr(v) for k, v in r.items() if k != "time_to_target"} for r in rs]  # noqa: E731
     assert strip(rows) == strip(again)
+    parallel = compare.protocol([TINY], opts, budget=3, seeds=3, lr_range=(1e-3, 0.3), n_jobs=2)
+    assert strip(parallel) == strip(rows)  # worker processes: the same rows in the same order
     with pytest.raises(ValueError, match="extra names"):
         compare.protocol([TINY], opts, extra={"lion": ("b", (1,))})
+
+
+def test_map_tasks_keeps_the_order_and_checks_n_jobs():
+    tasks = [lambda k=k: k * k for k in range(5)]  # closures: the workers are forked
+    assert compare.map_tasks(tasks, n_jobs=2) == [0, 1, 4, 9, 16] == compare.map_tasks(tasks)
+    assert compare.map_tasks([], n_jobs=2) == []
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs"):
+            compare.map_tasks(tasks, n_jobs=bad)
 
 
 # --------------------------------------------------------------------------------------------

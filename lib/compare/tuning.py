@@ -9,9 +9,11 @@ one tidy row (a ``dict``) :cite:p:`choi2019empirical,dahl2023benchmarking`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import itertools
 import math
+import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "tune",
     "final_runs",
     "protocol",
+    "map_tasks",
 ]
 
 
@@ -282,6 +285,46 @@ def final_runs(
         ]
 
 
+# --------------------------------------------------------------------------------------------
+# Independent runs in parallel
+
+_TASKS: list = []  # set just before the worker processes fork, so that they inherit the closures
+
+
+def _run_task(i: int):
+    return _TASKS[i]()
+
+
+def map_tasks(tasks: Sequence[Callable[[], Any]], n_jobs: int = 1) -> list:
+    """``[task() for task in tasks]``, in ``n_jobs`` worker processes when ``n_jobs > 1``.
+
+    The runs of a comparison are independent, so they may run side by side; the results come
+    back in the order of ``tasks`` and are the same as in one process (every run is seeded).
+    The workers are forked, so a task may be any closure (a problem built in a notebook
+    included); its result must be picklable. Where fork is unavailable (Windows) the tasks run
+    one after the other. torch / optax users reach for ``joblib.Parallel`` or Ray for this.
+
+    >>> map_tasks([lambda: 1, lambda: 2], n_jobs=2)
+    [1, 2]
+    """
+    global _TASKS
+    tasks = list(tasks)
+    n_jobs = min(_positive_int("n_jobs", n_jobs), len(tasks))
+    if n_jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [task() for task in tasks]
+    _TASKS = tasks
+    try:
+        with multiprocessing.get_context("fork").Pool(n_jobs) as pool:
+            return pool.map(_run_task, range(len(tasks)), chunksize=1)
+    finally:
+        _TASKS = []
+
+
+def _tune_and_rerun(problem, name, make, space, seeds, tune_seed, keep_curves) -> list[dict]:
+    best, tuning = tune(problem, make, space, name=name, seed=tune_seed)
+    return tuning + final_runs(problem, make, best, seeds, name=name, keep_curves=keep_curves)
+
+
 def protocol(
     problems: Sequence[Problem],
     optimizers: dict,
@@ -292,6 +335,7 @@ def protocol(
     extra: dict | None = None,
     tune_seed: int = 0,
     keep_curves: bool = False,
+    n_jobs: int = 1,
 ) -> list[dict]:
     r"""The fair comparison: for every problem and optimizer, tune with ``budget`` trials on
     the validation split (:func:`tune` over :func:`search_space`), then run the chosen setting
@@ -303,7 +347,9 @@ def protocol(
     more hyperparameter inside the same budget. The protocol of :cite:t:`choi2019empirical`
     (tune every optimizer's search space with the same budget) and of
     :cite:t:`schmidt2021descending` (report the spread over seeds). ``keep_curves`` keeps the
-    validation curve of every final run in its row (for plotting seed bands).
+    validation curve of every final run in its row (for plotting seed bands). ``n_jobs``
+    worker processes share the (problem, optimizer) pairs (:func:`map_tasks`); the rows are
+    the same, in the same order, as with one.
     """
     if not optimizers:
         raise ValueError("optimizers is empty: pass e.g. named_optimizers()")
@@ -312,14 +358,13 @@ def protocol(
     unknown = set(extra) - set(optimizers)
     if unknown:
         raise ValueError(f"extra names optimizers that are not compared: {sorted(unknown)}")
-    rows = []
+    final_seeds = range(tune_seed + 1, tune_seed + 1 + seeds)
+    tasks = []
     for problem in problems:  # (tune and final_runs use one BLAS thread)
         for name, make in optimizers.items():
             rng_ = lr_range[name] if isinstance(lr_range, dict) else lr_range
-            space = search_space(budget, rng_, extra.get(name))
-            best, tuning = tune(problem, make, space, name=name, seed=tune_seed)
-            rows += tuning
-            rows += final_runs(
-                problem, make, best, range(tune_seed + 1, tune_seed + 1 + seeds), name=name, keep_curves=keep_curves
+            space = search_space(budget, rng_, extra.get(name))  # checked here, before any run
+            tasks.append(
+                functools.partial(_tune_and_rerun, problem, name, make, space, final_seeds, tune_seed, keep_curves)
             )
-    return rows
+    return [row for rows in map_tasks(tasks, n_jobs) for row in rows]

@@ -44,7 +44,10 @@ def check_grads(grads: Any, params: Any, name: str = "grads") -> None:
     if isinstance(params, np.ndarray) and isinstance(grads, np.ndarray) and params.shape == grads.shape:
         return  # the common case of a single array, checked without walking a tree
     check_same_structure(params, grads, names=("params", name))
-    for path, p, g in zip(tree_paths(params), tree_leaves(params), tree_leaves(grads)):
+    p_leaves, g_leaves = tree_leaves(params), tree_leaves(grads)
+    if all(np.shape(p) == np.shape(g) for p, g in zip(p_leaves, g_leaves)):
+        return  # the paths below are built only for the error message
+    for path, p, g in zip(tree_paths(params), p_leaves, g_leaves):
         ps, gs = np.shape(p), np.shape(g)
         if ps != gs:
             raise ValueError(
@@ -125,7 +128,8 @@ def run(
             params = apply_updates(params, updates)
             path.append(params)
             # one reduction per leaf: the norm is inf or nan as soon as one entry is
-            norm = math.sqrt(sum(float(np.vdot(x, x).real) for x in map(np.asarray, tree_leaves(params))))
+            leaves = (params,) if isinstance(params, np.ndarray) else map(np.asarray, tree_leaves(params))
+            norm = math.sqrt(sum(float(np.vdot(x, x).real) for x in leaves))
             if not (math.isfinite(norm) and norm <= max_norm):
                 break
     if is_leaf(params):

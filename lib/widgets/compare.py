@@ -3,7 +3,8 @@ and the performance profile's τ slider.
 
 Three pure computations over :mod:`lib.compare`, each drawn by a widget:
 
-* :func:`race` runs every optimizer of :data:`RACE_OPTIMIZERS` on a 2-D test function of
+* :func:`race` runs every optimizer of :data:`RACE_ALL` (every named optimizer of :mod:`lib.optim`
+  but the matrix-only ones of :data:`RACE_EXCLUDED`) on a 2-D test function of
   :mod:`lib.functions` (the long valley, the saddle, Beale), each at its own learning rate tuned
   by :func:`lib.compare.tune` with the same budget; :func:`race_widget` scrubs through the steps
   like the classic animations, which it regenerates.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -30,7 +32,13 @@ from lib.widgets import Control, Widget, course_style
 
 __all__ = [
     "RACE_OPTIMIZERS",
+    "RACE_LATER",
+    "RACE_ALL",
+    "RACE_GROUPS",
+    "RACE_EXCLUDED",
+    "RACE_LR_RANGES",
     "RACE_FUNCTIONS",
+    "N_JOBS",
     "RACE_STEPS",
     "RACE_BUDGET",
     "RACE_SEEDS",
@@ -53,8 +61,8 @@ __all__ = [
     "default_rows",
 ]
 
-#: The contestants of the race: the named optimizers of chapters 01-05 (a fixed list, so that the
-#: figures stay readable when later chapters add optimizers to lib.optim).
+#: The contestants of the race, first group: the named optimizers of chapters 01-06 (the fixed
+#: list that the rest of the chapter compares on real problems).
 RACE_OPTIMIZERS = (
     "sgd",
     "momentum",
@@ -68,11 +76,28 @@ RACE_OPTIMIZERS = (
     "radam",
     "adabelief",
 )
+#: The second group: the named optimizers that chapters 07-11 add to lib.optim.
+RACE_LATER = ("schedule_free_sgd", "schedule_free_adamw", "lars", "lamb", "adadelta", "adafactor", "lion")
+#: Every raced optimizer (:func:`race` runs them all; a figure draws one group at a time).
+RACE_ALL = RACE_OPTIMIZERS + RACE_LATER
+#: The figure's groups, so that each stays readable; SGD and Adam appear in both as references.
+RACE_GROUPS = {"chapters 1-6": RACE_OPTIMIZERS, "chapters 7-11": ("sgd", "adam") + RACE_LATER}
+#: Named optimizers of lib.optim that cannot race on a 2-D point, and why.
+RACE_EXCLUDED = {
+    "muon": "orthogonalises the update of a weight matrix; a 2-D point is a vector, which Muon refuses",
+    "muon_with_adamw": "gives every vector to AdamW at its own fixed adamw_lr, so tuning lr would change nothing",
+}
 RACE_FUNCTIONS = ("ravine", "saddle", "beale")
+#: Worker processes for the race and the default rows (the runs are independent; two cores).
+N_JOBS = min(2, os.cpu_count() or 1)
 RACE_STEPS = 300
 #: Trials per optimizer in the race's tuning (the same for every optimizer).
 RACE_BUDGET = 7
 RACE_LR_RANGE = (1e-3, 3.0)
+#: Optimizers whose learning rate lives on another scale get a shifted range (same number of
+#: trials): LARS multiplies it by a trust ratio 0.001·‖θ‖/‖g‖, Adadelta's first steps are of
+#: size lr·√ε·|g|/√(ε + g²) (its default lr is 1).
+RACE_LR_RANGES = {"lars": (3e-2, 100.0), "adadelta": (3e-2, 100.0)}
 RACE_TARGET = 1e-6
 RACE_FRAMES = (10, 30, 100, 300)
 
@@ -90,6 +115,13 @@ STYLES = {
     "nadam": {"color": "#CC79A7", "linestyle": "-"},
     "radam": {"color": "#D55E00", "linestyle": "-"},
     "adabelief": {"color": "#009E73", "linestyle": "-"},
+    "schedule_free_sgd": {"color": "#000000", "linestyle": "-."},
+    "schedule_free_adamw": {"color": "#0072B2", "linestyle": "-."},
+    "lars": {"color": "#E69F00", "linestyle": "--"},
+    "lamb": {"color": "#D55E00", "linestyle": "--"},
+    "adadelta": {"color": "#CC79A7", "linestyle": "--"},
+    "adafactor": {"color": "#009E73", "linestyle": "-."},
+    "lion": {"color": "#56B4E9", "linestyle": "--"},
 }
 
 
@@ -121,9 +153,10 @@ RACE_JITTER = 0.05
 
 
 @functools.cache
-def race(function: str = "ravine", optimizers: tuple = RACE_OPTIMIZERS, steps: int = RACE_STEPS) -> RaceResult:
+def race(function: str = "ravine", optimizers: tuple = RACE_ALL, steps: int = RACE_STEPS) -> RaceResult:
     r"""Every optimizer on ``function`` through :func:`lib.compare.protocol`: the learning rate
-    chosen from :data:`RACE_BUDGET` log-spaced values in :data:`RACE_LR_RANGE` (lowest final
+    chosen from :data:`RACE_BUDGET` log-spaced values in :data:`RACE_LR_RANGE` (or the
+    optimizer's own range in :data:`RACE_LR_RANGES`; lowest final
     :math:`f - f^\star` from the standard start), then :data:`RACE_SEEDS` runs from jittered
     starts. The paths drawn are those from the standard start at the tuned rate. Cached.
 
@@ -134,37 +167,54 @@ def race(function: str = "ravine", optimizers: tuple = RACE_OPTIMIZERS, steps: i
     if function not in RACE_FUNCTIONS:
         raise ValueError(f"function must be one of {RACE_FUNCTIONS}, got {function!r}")
     f = functions.get(function)
-    problem = compare.objective_problem(f, steps=steps, target=RACE_TARGET, jitter=RACE_JITTER)
+    base = compare.objective_problem(f, steps=steps, target=RACE_TARGET, jitter=RACE_JITTER)
     registry = compare.named_optimizers()
     unknown = [name for name in optimizers if name not in registry]
     if unknown:
         raise ValueError(f"unknown optimizers {unknown}; lib.optim has {sorted(registry)}")
-    rows = compare.protocol(
-        [problem],
-        {name: registry[name] for name in optimizers},
-        budget=RACE_BUDGET,
-        seeds=RACE_SEEDS,
-        lr_range=RACE_LR_RANGE,
-    )
-    lrs, paths, gaps, hits = {}, {}, {}, {}
-    for name in optimizers:
-        lr = next(r["lr"] for r in rows if r["optimizer"] == name and r["phase"] == "final")
-        run = problem.run(registry[name](lr), 0)
-        lrs[name], paths[name], gaps[name] = lr, run.metrics["path"], run.curve
-        hits[name] = compare.steps_to_target(run.curve, run.steps, RACE_TARGET)
+
+    def one(name):
+        """Tune ``name`` and rerun it from jittered starts; the path drawn is the tuning run at
+        the chosen rate (from the standard start: seed 0, the tuning seed), kept, not rerun."""
+        tuning_runs = []  # in the order of the grid
+
+        def run(optimizer, seed):
+            out = base.run(optimizer, seed)
+            if seed == 0:
+                tuning_runs.append(out)
+            return out
+
+        lr_range = RACE_LR_RANGES.get(name, RACE_LR_RANGE)
+        rows = compare.protocol(
+            [base._replace(run=run)], {name: registry[name]}, budget=RACE_BUDGET, seeds=RACE_SEEDS, lr_range=lr_range
+        )
+        lr = next(r["lr"] for r in rows if r["phase"] == "final")
+        chosen = tuning_runs[[r["lr"] for r in rows if r["phase"] == "tune"].index(lr)]
+        return rows, lr, chosen.metrics["path"], chosen.curve, chosen.steps
+
+    results = compare.map_tasks([functools.partial(one, name) for name in optimizers], N_JOBS)
+    rows, lrs, paths, gaps, hits = [], {}, {}, {}, {}
+    for name, (new, lr, path, curve, steps) in zip(optimizers, results):
+        rows += new
+        lrs[name], paths[name], gaps[name] = lr, path, curve
+        hits[name] = compare.steps_to_target(curve, steps, RACE_TARGET)
     return RaceResult(function, lrs, paths, gaps, hits, tuple(rows))
 
 
 class RaceFrame(NamedTuple):
     race: RaceResult
     t: int
+    group: str = "chapters 1-6"
 
 
-def race_frame(function: str = "ravine", t: int = RACE_STEPS) -> RaceFrame:
-    """The race on ``function`` up to step ``t`` (what one frame of the animation shows)."""
+def race_frame(function: str = "ravine", t: int = RACE_STEPS, group: str = "chapters 1-6") -> RaceFrame:
+    """The race on ``function`` up to step ``t`` (what one frame of the animation shows), for
+    the optimizers of ``group`` (a key of :data:`RACE_GROUPS`)."""
     if not (isinstance(t, (int, np.integer)) and 0 <= t <= RACE_STEPS):
         raise ValueError(f"t must be an integer step in [0, {RACE_STEPS}], got {t!r}")
-    return RaceFrame(race(function), int(t))
+    if group not in RACE_GROUPS:
+        raise ValueError(f"group must be one of {list(RACE_GROUPS)}, got {group!r}")
+    return RaceFrame(race(function), int(t), group)
 
 
 def draw_race(frame: RaceFrame, fig) -> None:
@@ -177,8 +227,10 @@ def draw_race(frame: RaceFrame, fig) -> None:
     f = functions.get(r.function)
     ax_path, ax_gap = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.15, 1)})
     plotting.contour(ax_path, f, n=50, levels=16)
-    for name, path in r.paths.items():
-        st = _style(name)
+    for name in RACE_GROUPS[frame.group]:
+        if name not in r.paths:
+            continue
+        path, st = r.paths[name], _style(name)
         p = path[: t + 1]
         ax_path.plot(p[:, 0], p[:, 1], lw=1.2, **st)
         ax_path.plot(p[-1, 0], p[-1, 1], "o", ms=3.5, color=st["color"])
@@ -198,19 +250,25 @@ def draw_race(frame: RaceFrame, fig) -> None:
     ax_gap.set_ylabel("f(θ_t) − f*")
     ax_gap.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize="x-small", frameon=False)
     fig.suptitle(
-        f"{r.function}: every optimizer at its own tuned learning rate, step {t} of {RACE_STEPS}", fontsize="small"
+        f"{r.function}, optimizers of {frame.group}, each at its own tuned learning rate: step {t} of {RACE_STEPS}",
+        fontsize="small",
     )
-    fig.subplots_adjust(left=0.08, right=0.84, bottom=0.15, top=0.9, wspace=0.3)
+    fig.subplots_adjust(left=0.08, right=0.8, bottom=0.15, top=0.9, wspace=0.4)
 
 
 def race_widget() -> Widget:
-    """Function × step over :func:`race_frame`: the classic animations as a frame scrubber (12 frames)."""
+    """Function × step × group over :func:`race_frame`: the classic animations as a frame
+    scrubber (24 frames). The three races run when the widget is built (once: :func:`race` is
+    cached, and the chapter has run them already), so that every slider move only draws."""
+    for function in RACE_FUNCTIONS:
+        race(function)
     return Widget(
         compute=race_frame,
         draw=draw_race,
         controls=(
             Control("function", RACE_FUNCTIONS, "function", default="ravine", fmt="{}"),
             Control("t", RACE_FRAMES, "step t", default=30, fmt="{:d}"),
+            Control("group", tuple(RACE_GROUPS), "optimizers of", default="chapters 1-6", fmt="{}"),
         ),
         figsize=(8.0, 3.3),
         title="The optimizer race, regenerated: paths and losses up to step t",
@@ -275,11 +333,15 @@ def draw_seed_bands(data: SeedBands, fig) -> None:
         ax.plot(s, np.where(np.isfinite(med), med, np.nan), lw=1.5, label=f"{name} ({data.setting[name]})", **st)
     if math.isfinite(data.target):
         ax.axhline(data.target, color="0.3", lw=0.8, linestyle=(0, (1, 3)), label="target")
+    from matplotlib import ticker
+
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=6))  # few ticks: a fast redraw
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
     ax.set_xlabel("update step")
     ax.set_ylabel("validation loss")
     n = max(data.n.values())
-    ax.set_title(
+    fig.suptitle(
         f"{data.problem}: median and interquartile band over {n} seeds, each at its tuned setting", fontsize="small"
     )
     ax.legend(loc="upper right", fontsize="x-small", frameon=False)
@@ -298,7 +360,7 @@ def default_rows() -> tuple:
     ]
     rows = []
     for p, lr_range in zip(problems, [(1e-4, 1.0), RACE_LR_RANGE]):
-        rows += compare.protocol([p], opts, budget=6, seeds=3, lr_range=lr_range, keep_curves=True)
+        rows += compare.protocol([p], opts, budget=6, seeds=3, lr_range=lr_range, keep_curves=True, n_jobs=N_JOBS)
     return tuple(rows), tuple((p.name, p.target) for p in problems)
 
 
