@@ -189,7 +189,7 @@ def train_data_parallel(
     ``batch_size / workers`` examples; the gradients are averaged (:func:`all_reduce_mean`) and
     ``tx`` makes one step:
 
-    .. math:: \theta_{t+1} = \theta_t + \texttt{tx}\Big(\frac1W \sum_w \nabla L_{\text{shard } w}(\theta_t)\Big)
+    .. math:: \theta_t = \theta_{t-1} + \texttt{tx}\Big(\frac1W \sum_w \nabla L_{\text{shard } w}(\theta_{t-1})\Big)
 
     ``backend="simulated"`` loops over the workers; ``"processes"`` runs ``workers - 1`` forked
     processes plus the caller, with parameters, batch indices, gradients and losses in shared

@@ -623,3 +623,17 @@ def test_partial_credit_counts_every_passing_case():
     partial = assess(dataclasses.replace(ex, partial_credit=True), cases, expected, call)
     assert strict.status == partial.status == "fail" and strict.message == partial.message
     assert strict.passed_cases == 1 and partial.passed_cases == (len(cases) + 1) // 2
+
+
+def test_grade_notebook_without_options_uses_the_defaults(tmp_path):
+    """The library entry point works with its defaults (no Options built by the caller)."""
+    import shutil
+
+    from lib.grading.session import grade_notebook
+
+    missing = grade_notebook(tmp_path / "nobody.ipynb")
+    assert missing.student == "nobody" and not missing.gradable and "no such file" in missing.reason.lower()
+    stub = tmp_path / "stub.ipynb"  # the unsolved student notebook: gradable, graded, no points
+    shutil.copy(Path(__file__).parent.parent / "exercises" / "01-gradient-descent.ipynb", stub)
+    sub = grade_notebook(stub)
+    assert sub.gradable and sub.exercises and sub.total == 0 and sub.max_total > 0, sub

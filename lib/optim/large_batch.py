@@ -119,12 +119,12 @@ def lars(
     ``trust_ratio_mask``):
 
     .. math::
-        d^{(l)}_t = g^{(l)}_t + \lambda\,\theta^{(l)}_t, \qquad
-        r^{(l)}_t = c\,\frac{\lVert\theta^{(l)}_t\rVert}{\lVert d^{(l)}_t\rVert + \varepsilon}
+        d^{(l)}_t = g^{(l)}_t + \lambda\,\theta^{(l)}_{t-1}, \qquad
+        r^{(l)}_t = c\,\frac{\lVert\theta^{(l)}_{t-1}\rVert}{\lVert d^{(l)}_t\rVert + \varepsilon}
         \ (1 \text{ if a norm is } 0), \qquad
-        b_t = \mu\, b_{t-1} - \eta_t\, r^{(l)}_t d^{(l)}_t, \qquad \theta_{t+1} = \theta_t + b_t
+        b_t = \mu\, b_{t-1} - \eta_t\, r^{(l)}_t d^{(l)}_t, \qquad \theta_t = \theta_{t-1} + b_t
 
-    (:math:`b_0 = 0`; Nesterov: :math:`\theta_{t+1} = \theta_t + \mu b_t - \eta_t r_t d_t`).
+    (:math:`b_0 = 0`; Nesterov: :math:`\theta_t = \theta_{t-1} + \mu b_t - \eta_t r_t d_t`).
 
     How optax's LARS differs from Algorithm 1 of :cite:t:`you2017large`: the paper's local rate
     is :math:`c\,\lVert\theta\rVert / (\lVert g\rVert + \lambda\lVert\theta\rVert)`, with the
@@ -161,10 +161,10 @@ def lamb(
     r"""LAMB, layer-wise adaptive moments, exactly as ``optax.lamb``.
 
     .. math::
-        u_t = \frac{\hat m_t}{\sqrt{\hat v_t + \varepsilon_{\text{root}}} + \varepsilon} + \lambda\,\theta_t,
+        u_t = \frac{\hat m_t}{\sqrt{\hat v_t + \varepsilon_{\text{root}}} + \varepsilon} + \lambda\,\theta_{t-1},
         \qquad
-        \theta^{(l)}_{t+1} = \theta^{(l)}_t - \eta_t\,
-            \frac{\lVert\theta^{(l)}_t\rVert}{\lVert u^{(l)}_t\rVert}\, u^{(l)}_t
+        \theta^{(l)}_t = \theta^{(l)}_{t-1} - \eta_t\,
+            \frac{\lVert\theta^{(l)}_{t-1}\rVert}{\lVert u^{(l)}_t\rVert}\, u^{(l)}_t
 
     with Adam's bias-corrected moments :math:`\hat m_t, \hat v_t` (:func:`lib.optim.scale_by_adam`),
     the decay only on tensors where ``mask`` is True (``None``: all), and the ratio 1 when a norm is 0.

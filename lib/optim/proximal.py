@@ -10,10 +10,10 @@ takes a gradient step on :math:`f` and then solves the small problem that the L1
     = \operatorname{sign}(v)\max(|v| - \eta\lambda, 0) = S_{\eta\lambda}(v),
 
 the soft-thresholding operator (derived in SymPy in chapter 8), so
-:math:`\theta_{t+1} = S_{\eta\lambda}(\theta_t - \eta g_t)`. Every coordinate with
+:math:`\theta_t = S_{\eta\lambda}(\theta_{t-1} - \eta g_t)`. Every coordinate with
 :math:`|v_i| \le \eta\lambda` becomes **exactly** zero: the Lasso's sparsity
 :cite:p:`tibshirani1996regression`. The **subgradient** step
-:math:`\theta_{t+1} = \theta_t - \eta(g_t + \lambda\operatorname{sign}(\theta_t))` (what
+:math:`\theta_t = \theta_{t-1} - \eta(g_t + \lambda\operatorname{sign}(\theta_{t-1}))` (what
 autograd computes for ``loss + lam * p.abs().sum()`` in torch) overshoots zero and makes
 coordinates oscillate around it instead: they become small, almost never zero.
 
@@ -79,8 +79,8 @@ class AddL1ProxState(NamedTuple):
 def add_l1_prox(l1: float, lr: LearningRate, *, mask: Any = None) -> GradientTransformation:
     r"""Turn a (descent) update :math:`u` into the proximal step for :math:`\lambda\lVert\theta\rVert_1`:
 
-    .. math:: \theta_{t+1} = S_{\eta_t\lambda}(\theta_t + u_t), \qquad
-              u \leftarrow S_{\eta_t\lambda}(\theta_t + u_t) - \theta_t
+    .. math:: \theta_t = S_{\eta_t\lambda}(\theta_{t-1} + u_t), \qquad
+              u_t \leftarrow S_{\eta_t\lambda}(\theta_{t-1} + u_t) - \theta_{t-1}
 
     with :math:`S` the soft threshold (:func:`soft_threshold`), :math:`\lambda` = ``l1`` and
     :math:`\eta_t` = ``lr`` (a number or a schedule; the same as the chain's
@@ -158,7 +158,7 @@ def add_l1_subgradient(l1: float, *, mask: Any = None) -> GradientTransformation
 def proximal_sgd(lr: LearningRate, l1: float, *, mask: Any = None) -> GradientTransformation:
     r"""Proximal gradient descent (ISTA) for :math:`f(\theta) + \lambda\lVert\theta\rVert_1`:
 
-    .. math:: \theta_{t+1} = S_{\eta\lambda}(\theta_t - \eta g_t)
+    .. math:: \theta_t = S_{\eta\lambda}(\theta_{t-1} - \eta g_t)
 
     ``chain(scale_by_learning_rate(lr), add_l1_prox(l1, lr))``. torch / optax: no built-in
     equivalent :cite:p:`parikh2014proximal`.
@@ -169,7 +169,7 @@ def proximal_sgd(lr: LearningRate, l1: float, *, mask: Any = None) -> GradientTr
 def l1_subgradient_sgd(lr: LearningRate, l1: float, *, mask: Any = None) -> GradientTransformation:
     r"""Subgradient descent for :math:`f(\theta) + \lambda\lVert\theta\rVert_1`:
 
-    .. math:: \theta_{t+1} = \theta_t - \eta\big(g_t + \lambda\operatorname{sign}(\theta_t)\big)
+    .. math:: \theta_t = \theta_{t-1} - \eta\big(g_t + \lambda\operatorname{sign}(\theta_{t-1})\big)
 
     ``chain(add_l1_subgradient(l1), scale_by_learning_rate(lr))``; torch: ``SGD(lr)`` on
     ``loss + l1 * p.abs().sum()`` :cite:p:`tibshirani1996regression`.
