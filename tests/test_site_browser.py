@@ -66,6 +66,57 @@ VISIBLE_TEXT_JS = """() => {
 }"""
 
 
+# A script error that is not the course's: jupyter-book 1.0.4 with `launch_buttons: thebe: true`
+# writes sphinx-thebe's config <script> (const THEBE_JS_URL = ...) twice into every page, so the
+# second copy throws. Nothing the reader sees depends on it.
+KNOWN_SCRIPT_ERRORS = ["Identifier 'THEBE_JS_URL' has already been declared"]
+
+# Problems found and not yet fixed, page -> substrings of the problem. Each entry must still
+# occur (the test fails when one is gone, so that it is removed here); all others fail.
+KNOWN_PROBLEMS: dict[str, list[str]] = {
+    # references.bib (nesterov1983): the title's $O(1/k^2)$ is printed raw by sphinxcontrib-bibtex
+    "chapters/04-momentum.html": ["raw TeX in the text: ['Yurii"],
+}
+
+
+def _widget_problems(page, widget, w: int) -> list[str]:
+    """Move each slider of one static widget with the keyboard (End, or Home when at the end):
+    its label must change, and so must the frame, either from the current setting or, since a
+    control can be inert at some settings of the others, after all other sliders went to End."""
+    problems = []
+    img = widget.locator("img").first
+    sliders = widget.locator("input[type=range]")
+    outputs = widget.locator("output")
+    n = sliders.count()
+
+    def press(i: int, key: str) -> None:
+        sliders.nth(i).focus()
+        page.keyboard.press(key)
+
+    for s in range(n):
+        sliders.nth(s).scroll_into_view_if_needed()
+        changed = label_stuck = False
+        for attempt in range(2):
+            if attempt == 1:
+                for o in range(n):
+                    if o != s:
+                        press(o, "End")
+            src, label = img.get_attribute("src"), outputs.nth(s).inner_text()
+            key = "Home" if sliders.nth(s).evaluate("e => e.value === e.max") else "End"
+            press(s, key)
+            new_src, new_label = img.get_attribute("src"), outputs.nth(s).inner_text()
+            if new_label == label:
+                problems.append(f"widget {w}, slider {s}: its value label did not change")
+                label_stuck = True
+                break
+            if new_src != src:
+                changed = True
+                break
+        if not changed and not label_stuck:
+            problems.append(f"widget {w}, slider {s} ({label} -> {new_label}): the frame never changed")
+    return problems
+
+
 def pages() -> list[Path]:
     if not (HTML / "index.html").exists():
         return []
@@ -147,6 +198,10 @@ def site():
 def test_page_in_browser(site, path: Path):
     context, origin, outside = site
     rel = path.relative_to(HTML).as_posix()
+    redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', path.read_text(encoding="utf-8"))
+    if redirect:  # index.html: a redirect stub, nothing to render
+        assert (path.parent / redirect.group(1)).is_file(), f"{rel} redirects to a missing page {redirect.group(1)}"
+        return
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -196,23 +251,9 @@ def test_page_in_browser(site, path: Path):
         if widgets.count() != expected:
             problems.append(f"{widgets.count()} static widgets in the page, {expected} in the HTML")
         for w in range(widgets.count()):
-            widget = widgets.nth(w)
-            img = widget.locator("img").first
-            sliders = widget.locator("input[type=range]")
-            for s in range(sliders.count()):
-                slider = sliders.nth(s)
-                slider.scroll_into_view_if_needed()
-                src, label = img.get_attribute("src"), widget.locator("output").nth(s).inner_text()
-                at_max = slider.evaluate("e => e.value === e.max")
-                slider.focus()
-                page.keyboard.press("Home" if at_max else "End")
-                new_src, new_label = img.get_attribute("src"), widget.locator("output").nth(s).inner_text()
-                if new_label == label:
-                    problems.append(f"widget {w}, slider {s}: its value label did not change")
-                if new_src == src:
-                    problems.append(f"widget {w}, slider {s} ({label} -> {new_label}): the frame did not change")
-                page.keyboard.press("End" if at_max else "Home")  # back, for the next slider
+            problems += _widget_problems(page, widgets.nth(w), w)
 
+        errors = [e for e in errors if not any(k in e for k in KNOWN_SCRIPT_ERRORS)]
         if errors:
             problems.append(f"script errors: {errors[:3]}")
         left = outside[before:]
@@ -220,4 +261,9 @@ def test_page_in_browser(site, path: Path):
             problems.append(f"requests outside 127.0.0.1 (aborted): {left[:3]}")
     finally:
         page.close()
+    known = KNOWN_PROBLEMS.get(rel, [])
+    for k in known:
+        if not any(k in p for p in problems):
+            problems.append(f"the known problem {k!r} is gone: remove it from KNOWN_PROBLEMS")
+    problems = [p for p in problems if not any(k in p for k in known)]
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
