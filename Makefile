@@ -12,11 +12,12 @@ MATHJAX := _vendor/mathjax/tex-chtml.js
 BOOK_FLAGS := --all -W -n --keep-going
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup execute lint book test test-unit test-notebooks test-site lab exercises grade golden freeze clean distclean
+.PHONY: help setup browser execute lint book test test-unit test-notebooks test-site lab exercises grade golden freeze clean distclean
 
 help:
 	@echo "make book        build the book into _build/html"
 	@echo "make test        every test: unit, notebooks (nbval), book build, built-site checks"
+	@echo "make browser     playwright (pip) + Debian chromium (apt) for the in-browser site checks"
 	@echo "make lint        ruff check + format check, notebooks stripped and released"
 	@echo "make lab         JupyterLab on the course"
 	@echo "make exercises   regenerate the student notebooks from exercises/source/"
@@ -51,8 +52,25 @@ test-unit: setup
 test-notebooks: setup
 	$(PY) -m pytest --nbval-lax -p no:cacheprovider exercises/source
 
-test-site: setup
-	$(PY) -m pytest -m site tests
+# The built-site checks in a real browser (tests/test_site_browser.py) need playwright (pip, into
+# .venv) and Debian's chromium (apt-get, as root; playwright downloads no browser of its own).
+# A machine that cannot install chromium gets a message here and a skip, with the reason, there.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_STAMP := $(VENV)/.browser
+
+browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check "playwright>=1.45,<2"
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	  fi; }
+	@test -x $(CHROMIUM) && touch $@ || echo "make browser: no chromium at $(CHROMIUM) (apt-get install chromium as root); the browser checks will skip"
+
+test-site: setup browser
+	$(PY) -m pytest -rs -m site tests
 
 # ruff (lint + format check) over the Python files and the notebooks' code cells, outputs stripped,
 # student notebooks in sync with their sources. The same commands run in .pre-commit-config.yaml.
