@@ -73,10 +73,7 @@ KNOWN_SCRIPT_ERRORS = ["Identifier 'THEBE_JS_URL' has already been declared"]
 
 # Problems found and not yet fixed, page -> substrings of the problem. Each entry must still
 # occur (the test fails when one is gone, so that it is removed here); all others fail.
-KNOWN_PROBLEMS: dict[str, list[str]] = {
-    # references.bib (nesterov1983): the title's $O(1/k^2)$ is printed raw by sphinxcontrib-bibtex
-    "chapters/04-momentum.html": ["raw TeX in the text: ['Yurii"],
-}
+KNOWN_PROBLEMS: dict[str, list[str]] = {}
 
 
 def _widget_problems(page, widget, w: int) -> list[str]:
