@@ -108,7 +108,7 @@ def _add_scaled_in_place(u: np.ndarray, c: float, p: np.ndarray) -> np.ndarray:
         u += c * p
         return u
     fu, fp = u.reshape(-1), p.reshape(-1)
-    tmp = np.empty(_BLOCK, dtype=np.result_type(fp.dtype, u.dtype) if fp.dtype.kind == "f" else u.dtype)
+    tmp = np.empty(_BLOCK, dtype=fp.dtype if fp.dtype.kind == "f" else u.dtype)  # c * p in p's dtype, as before
     for i in range(0, fu.size, _BLOCK):
         k = min(_BLOCK, fu.size - i)
         np.multiply(fp[i : i + k], c, out=tmp[:k])
