@@ -325,9 +325,7 @@ def torch_temporaries(build, shapes, dtype) -> float:
     size = sum(int(np.prod(s)) for s in shapes) * np.dtype(dtype).itemsize
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
         run()
-    events = sorted(
-        (e for e in prof.events() if e.name == "[memory]"), key=lambda e: e.time_range.start
-    )
+    events = sorted((e for e in prof.events() if e.name == "[memory]"), key=lambda e: e.time_range.start)
     level = peak = 0
     for e in events:
         level += e.cpu_memory_usage
@@ -443,7 +441,11 @@ def scale_runs(args, torch):
         fb = torch_step(TORCH[label], shapes, np.float64)[0]
         tl, tt, _, _ = interleaved(fl, fb, args.rounds, 20)
         r = tl / tt
-        tree[label] = {"lib_us": 1e6 * float(np.median(tl)), "torch_us": 1e6 * float(np.median(tt)), "ratio": float(np.median(r))}
+        tree[label] = {
+            "lib_us": 1e6 * float(np.median(tl)),
+            "torch_us": 1e6 * float(np.median(tt)),
+            "ratio": float(np.median(r)),
+        }
         print(
             f"{label:10s} lib {1e6 * np.median(tl):8.0f}  torch {1e6 * np.median(tt):8.0f}  ratio {fmt_ratio(r)}"
             f"  (goal <= 2.0 {'ok' if np.median(r) <= 2.0 else 'MISSED'})",
