@@ -57,12 +57,12 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
         out, mu = [], []
         for g, m in zip(tree_leaves(grads), tree_leaves(state.mu)):
             g = as_like(g, m)
-            c = _fresh((1.0 - b1) * g)  # (1-b1) g + b1 m, then its sign, in one array
+            c = _fresh((1.0 - b1) * g)  # c = (1-b1) g + b1 m
             spare = _fresh(b1 * m)
             c += spare
-            out.append(np.sign(c, out=c))
-            new = _fresh((1.0 - b2) * g)  # (1-b2) g + b2 m
+            new = _fresh((1.0 - b2) * g)  # the new m = (1-b2) g + b2 m
             new += np.multiply(m, b2, out=spare)
+            out.append(np.sign(c, out=spare))  # into another array: NumPy's in-place sign is slow
             mu.append(new)
         return rebuild(grads, out), ScaleByLionState(state.count + 1, rebuild(grads, mu))
 

@@ -204,7 +204,12 @@ def draw_race(frame: RaceFrame, fig) -> None:
 
 
 def race_widget() -> Widget:
-    """Function × step over :func:`race_frame`: the classic animations as a frame scrubber (12 frames)."""
+    """Function × step over :func:`race_frame`: the classic animations as a frame scrubber (12 frames).
+
+    The races (one protocol run per function, about a second each) run here, once, so that a
+    slider move only picks a cached race and a step (well under 50 ms)."""
+    for function in RACE_FUNCTIONS:
+        race(function)
     return Widget(
         compute=race_frame,
         draw=draw_race,
