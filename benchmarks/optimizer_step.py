@@ -316,7 +316,12 @@ def lib_temporaries(make, shapes, dtype) -> float:
 
 
 def torch_temporaries(build, shapes, dtype) -> float:
-    """Peak bytes of torch's step beyond the (in-place) state, from the profiler's memory events."""
+    """Bytes torch's ops allocate in one step (its state is updated in place), in parameter sizes.
+
+    From the profiler's per-op memory (``self_cpu_memory_usage``; allocations under 1 KiB, the
+    0-d step counters, ignored). torch frees its temporaries as soon as Python drops them, so this
+    sum is an upper bound of the peak (e.g. Adam: ``sqrt`` and ``div`` allocate one each and both
+    are alive at once)."""
     import torch
 
     run, tensors = torch_step(build, shapes, dtype)
@@ -325,12 +330,12 @@ def torch_temporaries(build, shapes, dtype) -> float:
     size = sum(int(np.prod(s)) for s in shapes) * np.dtype(dtype).itemsize
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
         run()
-    events = sorted((e for e in prof.events() if e.name == "[memory]"), key=lambda e: e.time_range.start)
-    level = peak = 0
-    for e in events:
-        level += e.cpu_memory_usage
-        peak = max(peak, level)
-    return peak / size
+    allocated = sum(
+        e.self_cpu_memory_usage
+        for e in prof.events()
+        if e.name.startswith("aten::") and e.self_cpu_memory_usage >= 1024
+    )
+    return allocated / size
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,8 +402,8 @@ def memory_table(args, torch, labels):
     reg = optimizers()
     dt = np.float64
     print(
-        "\nMemory: peak parameter-sized temporaries of one step beyond the new state and new params "
-        "(lib: tracemalloc; torch: profiler, in place)"
+        "\nMemory (float64), in parameter sizes: lib = peak of one step (update + apply_updates) beyond "
+        "the new state and new parameters (tracemalloc); torch = what its ops allocate (profiler; in-place state)"
     )
     print(f"{'optimizer':30s} {'lib':>6s} {'torch':>6s}")
     out = {}
@@ -480,6 +485,33 @@ def plot(results: dict, path: Path) -> None:
     print(f"\nplot: {path}")
 
 
+def markdown(results: dict) -> str:
+    """The README's table from a results file (``--markdown benchmarks/out/optimizer_step.json``)."""
+    mem = results.get("memory", {})
+    lines = [
+        "| optimizer | float64 lib ms | torch ms | lib/torch [min-max] | float32 lib ms | torch ms "
+        "| lib/torch [min-max] | goal | temporaries lib / torch |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["table"]:
+        cells = [row["optimizer"] + ("*" if row.get("handwritten_torch") else "")]
+        for dt in ("float64", "float32"):
+            r = row.get(dt, {})
+            if "ratio" in r:
+                cells += [
+                    f"{r['lib_ms']:.2f}",
+                    f"{r['torch_ms']:.2f}",
+                    f"{r['ratio']:.2f} [{r['ratio_min']:.2f}-{r['ratio_max']:.2f}]",
+                ]
+            else:
+                cells += [f"{r.get('lib_ms', math.nan):.2f}", "-", "-"]
+        cells.append(f"≤ {row['goal']:.1f} {'✓' if row['meets_goal'] else '✗'}")
+        m = mem.get(row["optimizer"])
+        cells.append(f"{m['lib']:.1f} / {m['torch']:.1f}" if m else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10**6)
@@ -488,11 +520,16 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default="float64,float32")
     ap.add_argument("--only", default="", help="comma-separated optimizer labels")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--memory-only", action="store_true", help="only the memory table, merged into the results file")
     ap.add_argument("--no-scale", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--plot-only", default="", help=argparse.SUPPRESS)  # JSON file -> PNG (no torch needed)
+    ap.add_argument("--markdown", default="", help="print the README table from a results JSON file")
     args = ap.parse_args(argv)
     out = Path(args.out)
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     if args.plot_only:
         plot(json.loads(Path(args.plot_only).read_text()), out / "optimizer_scale.png")
         return 0
@@ -508,6 +545,12 @@ def main(argv=None) -> int:
     labels = list(optimizers())
     if args.only:
         labels = [x.strip() for x in re.split(r",(?![^(]*\))", args.only)]  # commas outside parentheses
+    js = out / "optimizer_step.json"
+    if args.memory_only:
+        results = json.loads(js.read_text()) if js.exists() else {}
+        results["memory"] = memory_table(args, torch, labels)
+        js.write_text(json.dumps(results, indent=1))
+        return 0
     results = {"n": args.n, "rounds": args.rounds, "steps": args.steps, "versions": versions}
     results["table"] = bench_table(args, torch, labels)
     if not args.no_memory:
@@ -515,7 +558,6 @@ def main(argv=None) -> int:
     if not args.no_scale and torch is not None:
         results["scale"] = scale_runs(args, torch)
     out.mkdir(parents=True, exist_ok=True)
-    js = out / "optimizer_step.json"
     js.write_text(json.dumps(results, indent=1))
     print(f"\nresults: {js}")
     if "scale" in results:

@@ -71,7 +71,10 @@ def check_grads(grads: Any, params: Any, name: str = "grads") -> None:
     if isinstance(params, np.ndarray) and isinstance(grads, np.ndarray) and params.shape == grads.shape:
         return  # the common case of a single array, checked without walking a tree
     check_same_structure(params, grads, names=("params", name))
-    for path, p, g in zip(tree_paths(params), tree_leaves(params), tree_leaves(grads)):
+    p_leaves, g_leaves = tree_leaves(params), tree_leaves(grads)
+    if all(np.shape(p) == np.shape(g) for p, g in zip(p_leaves, g_leaves)):
+        return  # the paths (strings) are built only to name a mismatch
+    for path, p, g in zip(tree_paths(params), p_leaves, g_leaves):
         ps, gs = np.shape(p), np.shape(g)
         if ps != gs:
             raise ValueError(
