@@ -27,7 +27,7 @@ from matplotlib import ticker
 from lib import functions, optim
 from lib.optim import adaptive as transforms
 from lib.plotting import power_of_ten_label
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, course_style, precomputed
 
 __all__ = [
     "METHODS",
@@ -373,14 +373,15 @@ def draw_effective_steps(data: EffectiveSteps, fig) -> None:
 
 
 def effective_step_widget() -> Widget:
-    """κ and β₂ sliders over :func:`effective_steps` (12 frames)."""
+    """κ and β₂ sliders over :func:`effective_steps` (12 frames, computed when the widget is built)."""
+    controls = (
+        Control("kappa", STEP_KAPPAS, "curvature ratio κ", default=100),
+        Control("beta2", STEP_BETA2S, "β₂ (RMSprop: alpha)", default=0.999),
+    )
     return Widget(
-        compute=effective_steps,
+        compute=precomputed(effective_steps, controls),
         draw=draw_effective_steps,
-        controls=(
-            Control("kappa", STEP_KAPPAS, "curvature ratio κ", default=100),
-            Control("beta2", STEP_BETA2S, "β₂ (RMSprop: alpha)", default=0.999),
-        ),
+        controls=controls,
         figsize=(7.5, 3.3),
         title="Per-coordinate step sizes on ½(θ₁² + κθ₂²), η = 0.01 for all three",
         style=course_style(),
