@@ -23,6 +23,9 @@ __all__ = ["tree_map", "tree_leaves", "tree_paths", "is_leaf", "check_same_struc
 Tree = Any
 
 
+_CONTAINERS = (dict, list, tuple)
+
+
 def is_leaf(x: Any) -> bool:
     """True unless ``x`` is a dict, list or tuple (the containers a tree is made of)."""
     return not isinstance(x, (dict, list, tuple))
@@ -88,7 +91,10 @@ def check_same_structure(
         return
     keys = list(tree.keys()) if isinstance(tree, dict) else range(len(tree))
     for k in keys:
-        check_same_structure(tree[k], other[k], names, f"{_path}[{k!r}]")
+        a, b = tree[k], other[k]
+        if not isinstance(a, _CONTAINERS) and not isinstance(b, _CONTAINERS):
+            continue  # two leaves match: no recursion (and no path string) for the common case
+        check_same_structure(a, b, names, f"{_path}[{k!r}]")
 
 
 def tree_map(fn: Callable[..., Any], tree: Tree, *rest: Tree) -> Tree:
@@ -108,6 +114,8 @@ def _map(fn, tree, rest):
     if is_leaf(tree):
         return fn(tree, *rest)
     if isinstance(tree, dict):
+        if not rest:  # one tree: no lists of matching children to build
+            return {k: _map(fn, v, ()) if isinstance(v, _CONTAINERS) else fn(v) for k, v in tree.items()}
         return {k: _map(fn, tree[k], [r[k] for r in rest]) for k in tree}
     children = [_map(fn, c, [r[i] for r in rest]) for i, c in enumerate(_children(tree))]
     return _rebuild(tree, children)
@@ -119,7 +127,10 @@ def tree_leaves(tree: Tree) -> list:
         return [tree]
     out: list = []
     for c in _children(tree):
-        out.extend(tree_leaves(c))
+        if isinstance(c, _CONTAINERS):
+            out.extend(tree_leaves(c))
+        else:
+            out.append(c)
     return out
 
 

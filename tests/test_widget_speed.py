@@ -1,7 +1,16 @@
-"""Every widget of the course redraws fast: compute + draw + render of its default frame.
+"""Every widget of the course reacts fast to a slider move, and redraws fast.
 
-The target is well under 100 ms (measured figures are in the issue notes); the assertion is
-250 ms, best of 3 after a warm-up, so that a loaded machine does not fail the suite.
+* Compute: a slider move calls ``widget.compute`` with one control changed. For every widget and
+  every control (its first, last and two middle values), the *first* call at that value (the one
+  a reader waits for: ``compute`` functions cache their results) takes at most
+  ``COMPUTE_LIMIT`` = 50 ms of this thread's CPU time. CPU time, not wall-clock time, so that other
+  processes on a loaded machine do not fail the suite; single-threaded NumPy code takes the
+  same wall-clock time on an idle machine. Work shared by all frames (tuning learning rates,
+  compiling a function, the frames of small widgets) happens when the widget is built. Measured
+  maximum on the loaded 2-core machine (issue #20): 16 ms (weight_decay.decay_widget), apart
+  from adaptive.race_widget (480-800 ms, marked xfail below).
+* Draw + render of the default frame: well under 100 ms; the assertion is 250 ms, best of 3
+  after a warm-up, wall-clock (matplotlib's rendering is what varies with the load).
 """
 
 import time
@@ -52,6 +61,59 @@ WIDGETS = [
     compare_widgets.seed_band_widget,
     compare_widgets.profile_widget,
 ]
+
+
+COMPUTE_LIMIT = 0.050  # seconds of CPU time per slider move
+
+
+def _moves(widget):
+    """(control name, value) for the first, last and two middle values of every control."""
+    for c in widget.controls:
+        values = list(c.values)
+        picks = sorted({0, len(values) // 3, (2 * len(values)) // 3, len(values) - 1})
+        for i in picks:
+            yield c.name, values[i]
+
+
+def _move_time(widget, values, repeats: int = 3) -> float:
+    """CPU seconds of ``widget.compute(**values)``: the best of ``repeats`` calls, or the first call
+    when the later ones are served from a cache (much faster than the first)."""
+    times = []
+    for _ in range(repeats):
+        start = time.thread_time()
+        widget.compute(**values)
+        times.append(time.thread_time() - start)
+    return times[0] if min(times[1:]) < 0.2 * times[0] else min(times)
+
+
+#: Known to be slower than COMPUTE_LIMIT (measured CPU time of the worst move, issue #20): the
+#: race runs four optimizers for 300 steps on a SymPy-compiled function at every move.
+SLOW_COMPUTE = {"adaptive.race_widget": "0.5-0.8 s per move of group or lr_scale (4 x 300 steps)"}
+
+
+def _name(make) -> str:
+    return f"{make.__module__.rsplit('.', 1)[-1]}.{make.__name__}"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(m, marks=pytest.mark.xfail(reason=SLOW_COMPUTE[_name(m)], strict=True))
+        if _name(m) in SLOW_COMPUTE
+        else m
+        for m in WIDGETS
+    ],
+    ids=_name,
+)
+def test_compute_per_slider_move_is_fast(make):
+    widget = make()
+    widget.compute(**widget.defaults)  # the frame the reader sees first
+    worst, where = 0.0, None
+    for name, value in _moves(widget):
+        elapsed = _move_time(widget, widget.values(**{name: value}))
+        if elapsed > worst:
+            worst, where = elapsed, f"{name}={value!r}"
+    assert worst <= COMPUTE_LIMIT, f"{widget.title}: moving {where} takes {1e3 * worst:.0f} ms of compute"
 
 
 @pytest.mark.parametrize("make", WIDGETS, ids=lambda make: make.__name__)

@@ -78,11 +78,22 @@ def adadelta(
                 g = -g
             if weight_decay:
                 g = g + weight_decay * np.asarray(p)
-            sq = sq * rho + (1.0 - rho) * (g * g)
-            std = np.sqrt(sq + eps)
-            delta = np.sqrt(acc + eps) / std * g
-            acc = acc * rho + (1.0 - rho) * (delta * delta)
-            out.append(-eta * delta)
+            # the same operations as sq·ρ + (1-ρ)g², sqrt(acc+ε)/sqrt(sq+ε)·g, acc·ρ + (1-ρ)Δ², -ηΔ,
+            # on four fresh arrays: the two new averages, Δ and a spare one (the update at the end)
+            sq = _fresh(sq * rho)
+            spare = _fresh(g * g)
+            spare *= 1.0 - rho
+            sq += spare
+            std = np.sqrt(np.add(sq, eps, out=spare), out=spare)
+            delta = _fresh(acc + eps)
+            np.sqrt(delta, out=delta)
+            delta /= std
+            delta *= g
+            acc = _fresh(acc * rho)
+            sq_delta = np.multiply(delta, delta, out=spare)
+            sq_delta *= 1.0 - rho
+            acc += sq_delta
+            out.append(np.multiply(delta, -eta, out=spare) if spare.shape == delta.shape else -eta * delta)
             sq_new.append(sq)
             acc_new.append(acc)
         return rebuild(grads, out), ScaleByAdadeltaState(
@@ -90,3 +101,7 @@ def adadelta(
         )
 
     return GradientTransformation(init, update)
+
+
+def _fresh(x: Any) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)

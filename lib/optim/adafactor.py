@@ -172,13 +172,17 @@ def adafactor(
                 g2 = g * g
                 r = r + one_minus_beta2_t * (g2.mean(axis=-1, keepdims=True) - r)
                 c = c + one_minus_beta2_t * (g2.mean(axis=-2, keepdims=True) - c)
-                v_hat = factored_second_moment(r, c, eps1)
+                # factored_second_moment(r, c, eps1), written into g2 (no longer needed)
+                v_hat = np.matmul(r, c, out=g2) if g2.shape == np.broadcast_shapes(r.shape, c.shape) else r @ c
+                v_hat /= np.maximum(r.mean(axis=-2, keepdims=True), eps1)
+                u = np.maximum(v_hat, eps1 * eps1, out=v_hat)
             else:
                 v = v + one_minus_beta2_t * (g * g - v)
-                v_hat = v
-            u = g / np.sqrt(np.maximum(v_hat, eps1 * eps1))
+                u = np.asarray(np.maximum(v, eps1 * eps1))  # a fresh array (0-d for a scalar)
+            np.sqrt(u, out=u)
+            np.divide(g, u, out=u)  # u = g / sqrt(max(v_hat, eps1²))
             denom = max(1.0, float(np.linalg.norm(u.ravel())) / ((u.size**0.5) * d))
-            step = u * (-alpha / denom)
+            step = np.multiply(u, -alpha / denom, out=u)
             if weight_decay:
                 step = step - (eta * weight_decay) * p.astype(step.dtype, copy=False)
             out.append(np.asarray(step))

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lib.optim.base import GradientTransformation, check_grads
+from lib.optim.base import GradientTransformation, check_grads, owning
 from lib.optim.transforms import _check_nonnegative
 from lib.tree import tree_map
 
@@ -112,13 +112,19 @@ def _lerp(old: np.ndarray, g: np.ndarray, weight: float) -> np.ndarray:
     return new
 
 
-def _ema_square(old: np.ndarray, g: np.ndarray, decay: float) -> np.ndarray:
-    r"""A fresh :math:`\beta\,v + (1-\beta)\,g^2` (torch's ``v.mul_(β).addcmul_(g, g, value=1-β)``)."""
-    new = _own(old * decay)
-    sq = _own(g * g)
-    sq *= 1.0 - decay
-    new += sq
-    return new
+def _ema_square(old: np.ndarray, g: np.ndarray, decay: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""A fresh :math:`\beta\,v + (1-\beta)\,g^2` (torch's ``v.mul_(β).addcmul_(g, g, value=1-β)``),
+    and a spare array of the same shape that the caller may overwrite (it held :math:`\beta v`)."""
+    spare = _own(old * decay)
+    if g.dtype != spare.dtype:  # mixed precision: the result takes the wider type, as before
+        sq = _own(g * g)
+        sq *= 1.0 - decay
+        new = _own(spare + sq)
+        return new, np.empty_like(new)
+    new = _own(g * g)
+    new *= 1.0 - decay
+    new += spare  # (1-β) g² + β v: the same sum as β v + (1-β) g²
+    return new, spare
 
 
 # --------------------------------------------------------------------------- Adagrad
@@ -164,6 +170,7 @@ def scale_by_adagrad(eps: float = 1e-10, initial_accumulator_value: float = 0.0)
         denom += eps
         return np.divide(g, denom, out=denom), s
 
+    @owning  # the updates are fresh arrays (see lib.optim.chain)
     def update(grads, state, params=None):
         _check(grads, state.sum_of_squares)
         updates, sums = _map_leaves(leaf, 2, grads, state.sum_of_squares)
@@ -214,18 +221,19 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8, centered: bool = False)
         return ScaleByRmsState(_zeros(params), _zeros(params) if centered else None)
 
     def leaf(g, v_old, m_old=None):
-        v = _ema_square(v_old, g, alpha)
+        v, denom = _ema_square(v_old, g, alpha)
         if centered:
             m = _lerp(m_old, g, 1.0 - alpha)
-            denom = _own(m * m)
+            np.multiply(m, m, out=denom)
             np.subtract(v, denom, out=denom)
             np.sqrt(denom, out=denom)
         else:
             m = None
-            denom = _own(np.sqrt(v))
+            np.sqrt(v, out=denom)
         denom += eps
         return np.divide(g, denom, out=denom), v, m
 
+    @owning
     def update(grads, state, params=None):
         _check(grads, state.square_avg)
         if centered:
@@ -291,18 +299,18 @@ def scale_by_adam(
 
         def leaf(g, m_old, v_old, vmax_old=None):
             m = _lerp(m_old, g, 1.0 - b1)
-            v = _ema_square(v_old, g, b2)
+            v, denom = _ema_square(v_old, g, b2)  # denom: a spare array, overwritten below
             vmax = np.maximum(vmax_old, v) if amsgrad else None
             second = vmax if amsgrad else v
             if eps_root:  # optax's form: sqrt(v̂ + eps_root) + eps
-                denom = _own(second / bc2)
+                np.divide(second, bc2, out=denom)
                 denom += eps_root
                 np.sqrt(denom, out=denom)
                 denom += eps
                 denom *= bc1
             else:  # torch's form, with the 1/bc1 of m̂ folded in (one pass less):
                 # m̂ / (sqrt(v)/sqrt(bc2) + eps) = m / (bc1 * (sqrt(v)/sqrt(bc2) + eps))
-                denom = _own(np.sqrt(second))
+                np.sqrt(second, out=denom)
                 denom *= bc1 / math.sqrt(bc2)
                 denom += bc1 * eps
             return np.divide(m, denom, out=denom), m, v, vmax
@@ -314,7 +322,7 @@ def scale_by_adam(
             nu_max = None
         return updates, ScaleByAdamState(t, mu, nu, nu_max)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, owning(update))
 
 
 # --------------------------------------------------------------------------- AdaMax
@@ -372,7 +380,7 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gr
         updates, mu, u_inf = _map_leaves(leaf, 3, grads, state.mu, state.u_inf)
         return updates, ScaleByAdamaxState(t, mu, u_inf)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, owning(update))
 
 
 # --------------------------------------------------------------------------- NAdam
@@ -437,19 +445,19 @@ def scale_by_nadam(
 
         def leaf(g, m_old, v_old):
             m = _lerp(m_old, g, 1.0 - b1)
-            v = _ema_square(v_old, g, b2)
-            denom = _own(v / bc2)
+            v, spare = _ema_square(v_old, g, b2)
+            u = _own(g * coef_g)
+            u += np.multiply(m, coef_m, out=spare)
+            denom = np.divide(v, bc2, out=spare)
             np.sqrt(denom, out=denom)
             denom += eps
-            u = _own(g * coef_g)
-            u += _own(m * coef_m)
             u /= denom
             return u, m, v
 
         updates, mu, nu = _map_leaves(leaf, 3, grads, state.mu, state.nu)
         return updates, ScaleByNadamState(t, mu, nu, mu_product)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, owning(update))
 
 
 # --------------------------------------------------------------------------- RAdam
@@ -512,8 +520,8 @@ def scale_by_radam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gra
 
         def leaf(g, m_old, v_old):
             m = _lerp(m_old, g, 1.0 - b1)
-            v = _ema_square(v_old, g, b2)
-            u = _own(m / bc1)
+            v, spare = _ema_square(v_old, g, b2)
+            u = np.divide(m, bc1, out=spare)
             if rectified:
                 denom = _own(np.sqrt(v))
                 denom += eps
@@ -524,7 +532,7 @@ def scale_by_radam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gra
         updates, mu, nu = _map_leaves(leaf, 3, grads, state.mu, state.nu)
         return updates, ScaleByRadamState(t, mu, nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, owning(update))
 
 
 # --------------------------------------------------------------------------- AdaBelief
@@ -581,12 +589,13 @@ def scale_by_belief(
         bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
 
         def leaf(g, m_old, s_old):
+            spare = _own(m_old * b1)
             m = _own(g * (1.0 - b1))  # optax's order: (1-b1) g + b1 m
-            m += _own(m_old * b1)
+            m += spare
             s = _own(g - m)
             s *= s
             s *= 1.0 - b2
-            s += _own(s_old * b2)
+            s += np.multiply(s_old, b2, out=spare)
             s += eps_root
             if nesterov:
                 m_hat = _own(m / (1.0 - b1 ** (t + 1)))
@@ -594,7 +603,7 @@ def scale_by_belief(
                 m_hat += _own(g / bc1) * (1.0 - b1)
             else:
                 m_hat = _own(m / bc1)
-            denom = _own(s / bc2)
+            denom = np.divide(s, bc2, out=spare)
             np.sqrt(denom, out=denom)
             denom += eps
             m_hat /= denom
@@ -603,4 +612,4 @@ def scale_by_belief(
         updates, mu, nu = _map_leaves(leaf, 3, grads, state.mu, state.nu)
         return updates, ScaleByBeliefState(t, mu, nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, owning(update))

@@ -27,6 +27,33 @@ from lib.tree import check_same_structure, is_leaf, tree_leaves, tree_map, tree_
 __all__ = ["GradientTransformation", "chain", "identity", "apply_updates", "run"]
 
 
+# --------------------------------------------------------------------------- the fast path of chain
+#
+# A chain passes the updates of one link to the next. When a link's updates are arrays it has
+# just allocated and keeps no reference to (not the caller's grads, not in its state), the next
+# link may overwrite them instead of allocating new ones: the same numbers, one array less per
+# parameter. Two function attributes say so (plain functions, so the contract stays two functions):
+#
+#   update.owns_updates = True        the updates returned are fresh, unshared ndarrays
+#   update.in_place = fn              fn(updates, state, params) may overwrite ``updates``
+#
+# ``chain`` calls ``in_place`` only on updates an owning link has just returned; a link used
+# on its own, or after one that does not own its updates, never modifies its input.
+
+
+def owning(update: Callable) -> Callable:
+    """Mark ``update`` as returning fresh arrays that nothing else references (see above)."""
+    update.owns_updates = True
+    return update
+
+
+def with_in_place(update: Callable, in_place: Callable) -> Callable:
+    """Attach the variant of ``update`` that may overwrite its (owned) input updates."""
+    update.in_place = in_place
+    update.owns_updates = True  # both variants return fresh (or freshly overwritten) arrays
+    return update
+
+
 class GradientTransformation(NamedTuple):
     """A pair of pure functions ``init(params) -> state`` and
     ``update(grads, state, params=None) -> (updates, state)``.
@@ -46,7 +73,7 @@ def check_grads(grads: Any, params: Any, name: str = "grads") -> None:
     check_same_structure(params, grads, names=("params", name))
     p_leaves, g_leaves = tree_leaves(params), tree_leaves(grads)
     if all(np.shape(p) == np.shape(g) for p, g in zip(p_leaves, g_leaves)):
-        return  # the paths below are built only for the error message
+        return  # the paths (strings) are built only to name a mismatch
     for path, p, g in zip(tree_paths(params), p_leaves, g_leaves):
         ps, gs = np.shape(p), np.shape(g)
         if ps != gs:
@@ -66,6 +93,10 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
     optax equivalent: ``optax.chain``. ``chain(add_decayed_weights(wd), trace(mu),
     scale_by_learning_rate(lr))`` is torch's ``SGD(lr, momentum=mu, weight_decay=wd)``.
+
+    Fast path: when a link returns arrays it has just allocated (``scale_by_adam``, for
+    instance), the next link rescales them in place when it can (``scale_by_learning_rate``,
+    ``add_decayed_weights``), with the same result; the caller's arrays are never modified.
     """
     for i, t in enumerate(transforms):
         if not isinstance(t, GradientTransformation):
@@ -83,9 +114,14 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
                 f"this chain has {len(transforms)} transforms but the state has {len(state)} entries: "
                 "pass the state returned by this optimizer's init() or previous update()."
             )
-        new_state = []
+        new_state, owned = [], False
         for t, s in zip(transforms, state):
-            grads, s = t.update(grads, s, params)
+            in_place = getattr(t.update, "in_place", None) if owned else None
+            if in_place is not None:  # the previous link's fresh arrays: overwrite them
+                grads, s = in_place(grads, s, params)
+            else:
+                grads, s = t.update(grads, s, params)
+                owned = getattr(t.update, "owns_updates", False)
             new_state.append(s)
         return grads, tuple(new_state)
 
@@ -98,9 +134,19 @@ def apply_updates(params: Any, updates: Any) -> Any:
     optax equivalent: ``optax.apply_updates``; in torch the optimizer's ``step()`` does this
     in place (``param.add_(update)``).
     """
+    if (
+        isinstance(params, np.ndarray)
+        and isinstance(updates, np.ndarray)
+        and params.ndim
+        and params.shape == updates.shape
+        and params.dtype == updates.dtype
+    ):
+        return np.add(params, updates)  # the common case of one array, without a tree walk
     check_grads(updates, params, name="updates")
 
     def add(p, u):
+        if isinstance(p, np.ndarray) and isinstance(u, np.ndarray) and p.ndim and p.dtype == u.dtype:
+            return np.add(p, u)
         p = np.asarray(p)
         return np.asarray(p + u).astype(p.dtype, copy=False)
 
@@ -128,7 +174,7 @@ def run(
             params = apply_updates(params, updates)
             path.append(params)
             # one reduction per leaf: the norm is inf or nan as soon as one entry is
-            leaves = (params,) if isinstance(params, np.ndarray) else map(np.asarray, tree_leaves(params))
+            leaves = [params] if isinstance(params, np.ndarray) else map(np.asarray, tree_leaves(params))
             norm = math.sqrt(sum(float(np.vdot(x, x).real) for x in leaves))
             if not (math.isfinite(norm) and norm <= max_norm):
                 break

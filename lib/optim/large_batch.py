@@ -27,7 +27,7 @@ import numpy as np
 
 from lib.optim.adaptive import scale_by_adam
 from lib.optim.adaptive_optimizers import _check_betas, _check_lr
-from lib.optim.base import GradientTransformation, chain, check_grads, identity
+from lib.optim.base import GradientTransformation, chain, check_grads, identity, with_in_place
 from lib.optim.masking import resolve_mask
 from lib.optim.transforms import LearningRate, _check_nonnegative, add_decayed_weights, scale_by_learning_rate, trace
 from lib.tree import tree_map
@@ -94,7 +94,23 @@ def scale_by_trust_ratio(
 
         return tree_map(leaf, updates, params, m), state
 
-    return GradientTransformation(lambda params: (), update)
+    def update_in_place(updates, state, params=None):  # on arrays a chain's previous link just made
+        if params is None:
+            raise ValueError("scale_by_trust_ratio needs the parameters: call update(grads, state, params)")
+        check_grads(updates, params, name="updates")
+        m = resolve_mask(mask, params)
+
+        def leaf(u, p, apply):
+            if not apply:
+                return u
+            r = np.asarray(trust_ratio(u, p, trust_coefficient, eps, min_norm), dtype=np.asarray(p).dtype)
+            if isinstance(u, np.ndarray) and u.ndim and u.dtype == np.result_type(u, r):
+                return np.multiply(u, r, out=u)
+            return np.asarray(u) * r
+
+        return tree_map(leaf, updates, params, m), state
+
+    return GradientTransformation(lambda params: (), with_in_place(update, update_in_place))
 
 
 def _add_decayed_weights(weight_decay: float, mask: Mask) -> GradientTransformation:

@@ -16,7 +16,7 @@ import numpy as np
 
 from lib.optim._leaves import as_like, float_zeros, rebuild
 from lib.optim.adaptive import _check_beta
-from lib.optim.base import GradientTransformation, chain, check_grads
+from lib.optim.base import GradientTransformation, chain, check_grads, owning, with_in_place
 from lib.optim.transforms import LearningRate, _check_nonnegative, scale_by_learning_rate
 from lib.tree import tree_leaves, tree_map
 
@@ -57,11 +57,20 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
         out, mu = [], []
         for g, m in zip(tree_leaves(grads), tree_leaves(state.mu)):
             g = as_like(g, m)
-            out.append(np.sign((1.0 - b1) * g + b1 * m))
-            mu.append((1.0 - b2) * g + b2 * m)
+            c = _fresh((1.0 - b1) * g)  # c = (1-b1) g + b1 m
+            spare = _fresh(b1 * m)
+            c += spare
+            new = _fresh((1.0 - b2) * g)  # the new m = (1-b2) g + b2 m
+            new += np.multiply(m, b2, out=spare)
+            out.append(np.sign(c, out=spare))  # into another array: NumPy's in-place sign is slow
+            mu.append(new)
         return rebuild(grads, out), ScaleByLionState(state.count + 1, rebuild(grads, mu))
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, owning(update))
+
+
+def _fresh(x: Any) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
 
 
 def _mask_leaves(mask: Mask, params: Any) -> list:
@@ -102,7 +111,27 @@ def add_masked_decayed_weights(weight_decay: float, mask: Mask = None) -> Gradie
         ]
         return rebuild(grads, out), state
 
-    return GradientTransformation(lambda params: (), update)
+    def update_in_place(updates, state, params=None):  # on arrays a chain's previous link just made
+        if params is None:
+            raise ValueError("weight decay needs the parameters: call update(grads, state, params)")
+        check_grads(updates, params)
+        keep = _mask_leaves(mask, params)
+        out = [
+            _add_scaled(u, weight_decay, p) if k else u
+            for u, p, k in zip(tree_leaves(updates), tree_leaves(params), keep)
+        ]
+        return rebuild(updates, out), state
+
+    return GradientTransformation(lambda params: (), with_in_place(update, update_in_place))
+
+
+def _add_scaled(u, c, p):
+    from lib.optim.transforms import _add_scaled_in_place
+
+    p = np.asarray(p)
+    if isinstance(u, np.ndarray) and u.dtype.kind == "f" and u.dtype == np.result_type(u, p):
+        return _add_scaled_in_place(u, c, p)
+    return np.asarray(u) + c * p
 
 
 def lion(

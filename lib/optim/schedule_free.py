@@ -82,9 +82,19 @@ def _schedule_free(lr_fn, b1, weight_lr_power, base_update, adam):
         z = tree_map(lambda zi, ui: zi + ui, state.z, base)
 
         def new_y(y, z_old, z_new):
+            # x = (1 - ck) (y - (1 - b1) z_old) / b1 + ck z_new; the update is b1 x + (1 - b1) z_new - y,
+            # computed in two fresh arrays (a and b) with the same operations as written
             y = np.asarray(y, dtype=float)
-            x = (1.0 - ck) * ((y - (1.0 - b1) * z_old) / b1) + ck * z_new
-            return (b1 * x + (1.0 - b1) * z_new) - y
+            a = _fresh((1.0 - b1) * z_old)
+            np.subtract(y, a, out=a)
+            a /= b1
+            a *= 1.0 - ck
+            b = _fresh(ck * z_new)
+            a += b  # x
+            a *= b1
+            a += np.multiply(z_new, 1.0 - b1, out=b)
+            a -= y
+            return a
 
         updates = tree_map(new_y, params, state.z, z)
         return updates, ScheduleFreeState(b1, total, state.step_count + 1, max_lr, count, nu, z)
@@ -157,15 +167,40 @@ def schedule_free_adamw(
 
     def base_update(grads, state, params, eta):
         count = state.count + 1
-        nu = tree_map(lambda v, g: b2 * v + (1 - b2) * np.asarray(g, dtype=float) ** 2, state.nu, grads)
         corr = 1 - b2**count
 
-        def leaf(g, v, p):
-            return -eta * (np.asarray(g, dtype=float) / (np.sqrt(v / corr) + eps) + wd * np.asarray(p))
+        def leaf(g, v_old, p):
+            g = np.asarray(g, dtype=float)
+            v = _fresh(np.square(g))  # b2 v + (1 - b2) g², then the step in the spare array
+            v *= 1 - b2
+            step = _fresh(b2 * v_old)
+            v += step
+            np.divide(v, corr, out=step)
+            np.sqrt(step, out=step)
+            step += eps
+            np.divide(g, step, out=step)
+            if wd:
+                step += wd * np.asarray(p)
+            step *= -eta
+            return _Pair(step, v)
 
-        return tree_map(leaf, grads, nu, params), nu, count
+        pairs = tree_map(leaf, grads, state.nu, params)
+        return tree_map(lambda r: r.step, pairs), tree_map(lambda r: r.v, pairs), count
 
     return _schedule_free(lr_fn, b1, float(weight_lr_power), base_update, adam=True)
+
+
+class _Pair:
+    """A leaf holding a step and a second moment (not a tuple, so that tree_map keeps it a leaf)."""
+
+    __slots__ = ("step", "v")
+
+    def __init__(self, step, v):
+        self.step, self.v = step, v
+
+
+def _fresh(x: Any) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
 
 
 def schedule_free_eval_params(state: ScheduleFreeState, params):

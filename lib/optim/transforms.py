@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lib.optim.base import GradientTransformation, check_grads
+from lib.optim.base import GradientTransformation, check_grads, owning, with_in_place
 from lib.tree import tree_map
 
 __all__ = [
@@ -84,7 +84,36 @@ def scale_by_learning_rate(lr: LearningRate) -> GradientTransformation:
         eta = learning_rate_at(lr, state.count)
         return tree_map(lambda u: -eta * np.asarray(u), grads), ScaleByLearningRateState(state.count + 1)
 
-    return GradientTransformation(init, update)
+    def update_in_place(updates, state, params=None):  # on arrays a chain's previous link just made
+        eta = learning_rate_at(lr, state.count)
+        return tree_map(lambda u: _scale_in_place(u, -eta), updates), ScaleByLearningRateState(state.count + 1)
+
+    return GradientTransformation(init, with_in_place(update, update_in_place))
+
+
+def _scale_in_place(u: Any, c: float) -> Any:
+    """``c * u``, written into ``u`` when it is a float array (the same numbers as ``c * u``)."""
+    if isinstance(u, np.ndarray) and u.dtype.kind == "f":
+        return np.multiply(u, c, out=u)
+    return c * np.asarray(u)
+
+
+_BLOCK = 1 << 16  # elements per block of the blocked loops below (512 KiB of float64: in cache)
+
+
+def _add_scaled_in_place(u: np.ndarray, c: float, p: np.ndarray) -> np.ndarray:
+    """``u += c * p`` block by block, so that the temporary ``c * p`` is never parameter-sized."""
+    p = np.asarray(p)
+    if u.size <= _BLOCK or u.shape != p.shape:
+        u += c * p
+        return u
+    fu, fp = u.reshape(-1), p.reshape(-1)
+    tmp = np.empty(_BLOCK, dtype=fp.dtype if fp.dtype.kind == "f" else u.dtype)  # c * p in p's dtype, as before
+    for i in range(0, fu.size, _BLOCK):
+        k = min(_BLOCK, fu.size - i)
+        np.multiply(fp[i : i + k], c, out=tmp[:k])
+        fu[i : i + k] += tmp[:k]
+    return u
 
 
 def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
@@ -126,7 +155,26 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
             flags,
         ), state
 
-    return GradientTransformation(init, update)
+    def update_in_place(updates, state, params=None):  # on arrays a chain's previous link just made
+        if params is None:
+            raise ValueError("add_decayed_weights needs the parameters: call update(grads, state, params)")
+        check_grads(updates, params)
+        flags = tree_map(lambda _: True, params)
+        if mask is not None:
+            from lib.optim.masking import resolve_mask
+
+            flags = resolve_mask(mask, params)
+
+        def leaf(u, p, m):
+            if not m:
+                return u
+            if isinstance(u, np.ndarray) and u.dtype.kind == "f" and u.dtype == np.result_type(u, np.asarray(p)):
+                return _add_scaled_in_place(u, weight_decay, p)
+            return np.asarray(u) + weight_decay * np.asarray(p)
+
+        return tree_map(leaf, updates, params, flags), state
+
+    return GradientTransformation(init, with_in_place(update, update_in_place))
 
 
 class TraceState(NamedTuple):
@@ -161,11 +209,32 @@ def trace(decay: float, dampening: float = 0.0, nesterov: bool = False) -> Gradi
         if state.count == 0:
             buf = tree_map(lambda g: np.array(g, copy=True), grads)
         else:
-            buf = tree_map(lambda b, g: decay * b + (1.0 - dampening) * np.asarray(g), state.momentum_buffer, grads)
+            buf = tree_map(_accumulate, state.momentum_buffer, grads)
         if nesterov:
-            updates = tree_map(lambda g, b: np.asarray(g) + decay * b, grads, buf)
+            updates = tree_map(_look_ahead, grads, buf)
         else:
-            updates = buf
+            updates = buf  # the state itself: not owned, the next link must not overwrite it
         return updates, TraceState(momentum_buffer=buf, count=state.count + 1)
 
-    return GradientTransformation(init, update)
+    def _accumulate(b, g):
+        g = np.asarray(g)
+        new = _owned(decay * b)  # mu b, fresh
+        if dampening == 0.0:  # (1 - 0) g is g: one pass less, the same numbers
+            return np.add(new, g, out=new) if _fits(new, g) else new + g
+        tmp = (1.0 - dampening) * g
+        return np.add(new, tmp, out=new) if _fits(new, tmp) else new + tmp
+
+    def _look_ahead(g, b):
+        new = _owned(decay * b)
+        return np.add(new, g, out=new) if _fits(new, np.asarray(g)) else np.asarray(g) + new
+
+    return GradientTransformation(init, owning(update) if nesterov else update)
+
+
+def _owned(x: Any) -> Any:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+def _fits(out: np.ndarray, x: np.ndarray) -> bool:
+    """True when ``out + x`` can be written into ``out`` (same shape, and ``out``'s dtype is the result's)."""
+    return out.shape == x.shape and out.dtype == np.result_type(out, x)

@@ -41,7 +41,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
-__all__ = ["Control", "Widget", "mode", "show", "live", "static_html", "render_png", "new_figure"]
+__all__ = ["Control", "Widget", "mode", "show", "live", "static_html", "render_png", "new_figure", "precomputed"]
 
 #: The environment variable that forces a form: ``static`` (the book build) or ``live``.
 ENV_VAR = "DESCENT_WIDGETS"
@@ -234,6 +234,22 @@ def _rendering(widget: Widget):
         if widget.style is not None:
             widget.style()
         yield
+
+
+def precomputed(compute: Callable[..., Any], controls) -> Callable[..., Any]:
+    """``compute`` with every frame of ``controls`` computed now, so that a slider move is a
+    look-up (for widgets with a few dozen cheap frames: the static form computes them all anyway).
+    Values off the grid are computed on demand."""
+    names = [c.name for c in controls]
+    table = {combo: compute(**dict(zip(names, combo))) for combo in itertools.product(*(c.values for c in controls))}
+
+    def lookup(**values):
+        key = tuple(values.get(n) for n in names)
+        return table[key] if len(values) == len(names) and key in table else compute(**values)
+
+    lookup.__wrapped__ = compute
+    lookup.__doc__ = compute.__doc__
+    return lookup
 
 
 def render_png(widget: Widget, *, dpi: float = 72, quantize: bool = True, **values) -> bytes:

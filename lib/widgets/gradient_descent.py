@@ -20,7 +20,7 @@ from matplotlib import ticker
 from lib import functions, optim
 from lib.plotting import power_of_ten_label
 from lib.theory import quadratic_rates
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, course_style, precomputed
 
 __all__ = [
     "QuadraticRun",
@@ -276,15 +276,17 @@ def draw_rosenbrock_run(run: RosenbrockRun, fig) -> None:
 
 
 def rosenbrock_widget() -> Widget:
-    """Learning-rate and start-point sliders over :func:`rosenbrock_run`."""
+    """Learning-rate and start-point sliders over :func:`rosenbrock_run` (20 frames, computed when
+    the widget is built)."""
     functions.rosenbrock().grad(np.zeros(2))  # compile once, not mid-drag
+    controls = (
+        Control("lr", ROSENBROCK_LRS, "learning rate η", default=1e-3),
+        Control("start", ROSENBROCK_STARTS, "start θ₀", default=(-1.0, 0.5), fmt="({0[0]:g}, {0[1]:g})"),
+    )
     return Widget(
-        compute=rosenbrock_run,
+        compute=precomputed(rosenbrock_run, controls),
         draw=draw_rosenbrock_run,
-        controls=(
-            Control("lr", ROSENBROCK_LRS, "learning rate η", default=1e-3),
-            Control("start", ROSENBROCK_STARTS, "start θ₀", default=(-1.0, 0.5), fmt="({0[0]:g}, {0[1]:g})"),
-        ),
+        controls=controls,
         figsize=(7.5, 3.2),
         title="Gradient descent in Rosenbrock's valley",
         style=course_style(),

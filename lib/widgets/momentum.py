@@ -220,6 +220,7 @@ class NesterovRosenbrockRun(NamedTuple):
     summary: str
 
 
+@functools.lru_cache(maxsize=64)
 def nesterov_rosenbrock_run(lr: float = 1e-3, mu: float = 0.9, steps: int = ROSENBROCK_STEPS) -> NesterovRosenbrockRun:
     r"""``sgd(lr, momentum=μ)`` and ``sgd(lr, momentum=μ, nesterov=True)`` from (−1.2, 1) on
     Rosenbrock's function, ``steps`` steps each (a run that overflows stops early).
@@ -282,8 +283,12 @@ def draw_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
 
 
 def rosenbrock_nesterov_widget() -> Widget:
-    """Learning-rate and momentum sliders over :func:`nesterov_rosenbrock_run`."""
+    """Learning-rate and momentum sliders over :func:`nesterov_rosenbrock_run`; its 20 runs (cached)
+    are made here, so that a slider move only draws."""
     functions.rosenbrock().grad(np.zeros(2))
+    for lr in ROSENBROCK_LRS:
+        for mu in ROSENBROCK_MOMENTA:
+            nesterov_rosenbrock_run(lr, mu)
     return Widget(
         compute=lambda lr, mu: nesterov_rosenbrock_run(lr, mu),
         draw=draw_nesterov_rosenbrock_run,

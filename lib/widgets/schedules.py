@@ -12,7 +12,7 @@ import numpy as np
 
 from lib import optim, schedules
 from lib.optim import clipping
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, course_style, precomputed
 
 __all__ = [
     "DESIGN_STEPS",
@@ -243,14 +243,15 @@ def draw_clip_run(r: ClipRun, fig) -> None:
 
 
 def clipping_widget() -> Widget:
-    """Method and threshold sliders over :func:`clip_run` (12 frames)."""
+    """Method and threshold sliders over :func:`clip_run` (12 frames, computed when the widget is built)."""
+    controls = (
+        Control("method", ("none", "norm", "value"), "clipping", default="norm", fmt="{}"),
+        Control("threshold", (0.1, 1.0, 10.0, 100.0), "threshold", default=1.0),
+    )
     return Widget(
-        compute=clip_run,
+        compute=precomputed(clip_run, controls),
         draw=draw_clip_run,
-        controls=(
-            Control("method", ("none", "norm", "value"), "clipping", default="norm", fmt="{}"),
-            Control("threshold", (0.1, 1.0, 10.0, 100.0), "threshold", default=1.0),
-        ),
+        controls=controls,
         figsize=(8.0, 3.2),
         title="SGD (η = 0.02) on h_t = w h_{t-1} + u x_t, T = 40",
         style=course_style(),

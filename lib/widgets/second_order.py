@@ -151,7 +151,10 @@ def _newton_frame(case: str = CASES[0]) -> NewtonPaths:
 
 def newton_widget() -> Widget:
     """One slider over the function and start pairs of :data:`STARTS` (6 frames), with
-    λ₀ = 1 and Δ₀ = 1; call :func:`newton_paths` for other dampings."""
+    λ₀ = 1 and Δ₀ = 1; call :func:`newton_paths` for other dampings. The six cases are computed
+    here, once (cached), so that a slider move only draws."""
+    for case in CASES:
+        _newton_frame(case)
     return Widget(
         compute=_newton_frame,
         draw=draw_newton_paths,
