@@ -107,10 +107,27 @@ def _f_min(f: functions.Objective) -> float:
 
 
 def _run(f: functions.Objective, method: str, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """The path and the gaps f(θ_t) − f* (inf after a divergence) of one run."""
+    """The path and the gaps f(θ_t) − f* (inf after a divergence) of one run, read-only.
+
+    Cached per (function, method, lr, steps): the tuning grid search has already made every
+    run at a tuned rate, and the widget's groups share methods."""
+    for name in RACE_FUNCTIONS:
+        if f is _objective(name):
+            return _cached_run(name, method, float(lr), int(steps))
+    return _fresh_run(f, method, lr, steps)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_run(function: str, method: str, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    return _fresh_run(_objective(function), method, lr, steps)
+
+
+def _fresh_run(f: functions.Objective, method: str, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
     path = optim.run(make_optimizer(method, lr), f.grad, np.array(f.start, dtype=float), steps, max_norm=1e6)
     with np.errstate(over="ignore", invalid="ignore"):
         gaps = np.asarray(f.value(path.T), dtype=float) - _f_min(f)
+    for a in (path, gaps):
+        a.flags.writeable = False
     return path, gaps
 
 
@@ -182,9 +199,7 @@ def race(
     lrs, paths, gaps, diverged = [], [], [], []
     for m in methods:
         lr = race_learning_rate(function, m, steps) * lr_scale
-        path, gap = _run(f, m, lr, steps)
-        for a in (path, gap):
-            a.flags.writeable = False
+        path, gap = _run(f, m, lr, steps)  # read-only arrays
         lrs.append(lr)
         paths.append(path)
         gaps.append(gap)
