@@ -278,7 +278,7 @@ def race_widget() -> Widget:
 # --------------------------------------------------------------------------------------------
 # 2. Per-coordinate effective step sizes
 
-STEP_KAPPAS = (1, 10, 100, 1000)
+STEP_KAPPAS = (1, 100, 1000)
 STEP_BETA2S = (0.9, 0.99, 0.999)
 STEP_LR = 0.01
 STEP_STEPS = 300
@@ -382,7 +382,7 @@ def draw_effective_steps(data: EffectiveSteps, fig) -> None:
 
 
 def effective_step_widget() -> Widget:
-    """κ and β₂ sliders over :func:`effective_steps` (12 frames)."""
+    """κ and β₂ sliders over :func:`effective_steps` (9 frames)."""
     return Widget(
         compute=effective_steps,
         draw=draw_effective_steps,
