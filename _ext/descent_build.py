@@ -8,7 +8,8 @@ on the website. In Jupyter, the variable is unset and the live form is shown.
 ``OPENBLAS_NUM_THREADS=1`` (unless set): the build runs one notebook per core, so a second
 BLAS thread per kernel only spins waiting for a core. On the lessons' small matrices it
 tripled the CPU time of a training loop (digits MLP: 1.45 s -> 0.47 s with one thread), with
-bit-identical results (OpenBLAS splits a product by output blocks, not by the summation).
+the same results (training histories bit-identical; eigenvalues at round-off level, ~1e-16,
+may differ in their last digits).
 """
 
 import os
