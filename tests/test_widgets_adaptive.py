@@ -109,7 +109,7 @@ def test_effective_steps_rejects_bad_kappa():
 # ---------------------------------------------------------------------------- widgets
 
 
-@pytest.mark.parametrize("make, frames", [(A.race_widget, 27), (A.effective_step_widget, 9)])
+@pytest.mark.parametrize("make, frames", [(A.race_widget, 18), (A.effective_step_widget, 9)])
 def test_frame_counts_and_budget(make, frames):
     w = make()
     assert w.n_frames == frames
