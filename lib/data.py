@@ -105,11 +105,21 @@ def _nonnegative(name: str, value) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits as sk_load_digits  # bundled CSV, no network
+    """The CSV that ``sklearn.datasets.load_digits`` reads (bundled, no network), parsed the
+    same way (``np.loadtxt``; the last column is the label), without importing scikit-learn
+    (about 1.5 s of CPU in a fresh kernel)."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
 
-    bunch = sk_load_digits()
-    X = np.asarray(bunch.data, dtype=np.float64)
-    y = np.asarray(bunch.target, dtype=np.int64)
+    spec = importlib.util.find_spec("sklearn")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the digits data set ships with scikit-learn: pip install scikit-learn")
+    csv = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(csv, mode="rt", encoding="utf-8") as fh:
+        data = np.loadtxt(fh, delimiter=",")
+    X = np.asarray(data[:, :-1], dtype=np.float64)
+    y = np.asarray(data[:, -1], dtype=np.int64)
     X.flags.writeable = False
     y.flags.writeable = False
     return X, y

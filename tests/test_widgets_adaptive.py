@@ -109,7 +109,7 @@ def test_effective_steps_rejects_bad_kappa():
 # ---------------------------------------------------------------------------- widgets
 
 
-@pytest.mark.parametrize("make, frames", [(A.race_widget, 27), (A.effective_step_widget, 12)])
+@pytest.mark.parametrize("make, frames", [(A.race_widget, 18), (A.effective_step_widget, 9)])
 def test_frame_counts_and_budget(make, frames):
     w = make()
     assert w.n_frames == frames
@@ -121,5 +121,5 @@ def test_frame_counts_and_budget(make, frames):
 
 def test_static_html_has_every_frame():
     html = W.static_html(A.effective_step_widget())
-    assert html.count("data:image/png;base64,") == 12
+    assert html.count("data:image/png;base64,") == 9
     assert 'data-descent-widget="static"' in html

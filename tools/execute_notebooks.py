@@ -6,7 +6,7 @@
 then finds every unchanged lesson in ``_build/.jupyter_cache`` and only renders it, so a cold
 build executes the chapters in parallel instead of one after the other, and a warm one executes
 nothing. The notebooks run exactly as the build would run them: in their own folder, with the
-environment of the build (``DESCENT_WIDGETS=static``, see ``_ext/descent_build.py``) and the
+environment of the build (``DESCENT_WIDGETS=static``, ``OPENBLAS_NUM_THREADS=1``, see ``_ext/descent_build.py``) and the
 timeout of ``_config.yml``. A notebook that fails is left out of the cache; the build then runs
 it again and fails with its traceback (``-W``), so nothing is hidden here.
 """
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         str(p) for p in (ROOT / "chapters").glob("*.ipynb")
     )
     os.environ["DESCENT_WIDGETS"] = "static"  # what the book build sets (see _ext/descent_build.py)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # likewise: one BLAS thread per kernel
     os.environ.pop("MPLBACKEND", None)  # the lessons' figures need the inline backend
     CACHE.parent.mkdir(parents=True, exist_ok=True)
 

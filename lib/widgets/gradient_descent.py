@@ -36,7 +36,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # 1. The learning rate on a quadratic
 
-KAPPAS = (2, 5, 10, 25, 50)
+KAPPAS = (2, 10, 50)  # three frames per η cost 40% less to render than five
 #: Learning rates as multiples of 1/λ_max; "optimal" is η = 2/(λ_min + λ_max).
 ETA_LAMBDA_MAX = (0.1, 0.5, 1.0, 1.5, "optimal", 1.9, 2.05)
 QUADRATIC_ANGLE = math.radians(30)
@@ -195,7 +195,7 @@ def quadratic_learning_rate_widget() -> Widget:
 # --------------------------------------------------------------------------------------------
 # 2. Gradient descent on Rosenbrock's valley
 
-ROSENBROCK_LRS = (1e-4, 5e-4, 1e-3, 1.9e-3, 3e-3)
+ROSENBROCK_LRS = (1e-4, 1e-3, 1.9e-3, 3e-3)
 ROSENBROCK_STARTS = ((-1.5, 2.0), (-1.0, 0.5), (0.0, -0.5), (1.5, 1.5))
 #: 1000 steps keep one run near 20 ms (lib.optim.run costs ~20 µs a step in 2-D).
 ROSENBROCK_STEPS = 1000

@@ -44,9 +44,9 @@ QUADRATIC_ANGLE = math.radians(30)
 QUADRATIC_STEPS = 80
 LR_STAR, MU_STAR = quadratic_rates.momentum_optimal_parameters([1.0, KAPPA])
 #: learning rates as multiples of 1/λ_max; 2.78 is the optimal η* λ_max for κ = 25
-ETA_LAMBDA_MAX = (0.2, 1.0, 2.0, LR_STAR * KAPPA, 3.5)
+ETA_LAMBDA_MAX = (1.0, 2.0, LR_STAR * KAPPA, 3.5)
 #: momentum values; 0.444 is the optimal μ* = ((√κ − 1)/(√κ + 1))² for κ = 25
-MOMENTA = (0.0, 0.2, MU_STAR, 0.7, 0.9, 0.97)
+MOMENTA = (0.0, 0.2, MU_STAR, 0.7, 0.9)
 LOCUS_POINTS = 60
 
 
@@ -86,7 +86,7 @@ def momentum_quadratic_run(
     (:func:`lib.theory.quadratic_rates.momentum_contraction_factor`); the measured one is read off the
     second half of the run.
 
-    >>> run = momentum_quadratic_run(eta_lambda_max=ETA_LAMBDA_MAX[3], mu=MOMENTA[2])   # the optimum
+    >>> run = momentum_quadratic_run(eta_lambda_max=ETA_LAMBDA_MAX[2], mu=MOMENTA[2])   # the optimum
     >>> round(run.predicted_rate, 3), round(run.gd_rate, 3)        # (√κ−1)/(√κ+1) vs GD at this η
     (0.667, 1.778)
     """
@@ -191,7 +191,7 @@ def quadratic_momentum_widget() -> Widget:
                 ETA_LAMBDA_MAX,
                 "η · λ_max",
                 default=1.0,
-                fmt=lambda v: _optimal_label(v, ETA_LAMBDA_MAX[3]),
+                fmt=lambda v: _optimal_label(v, ETA_LAMBDA_MAX[2]),
             ),
             Control("mu", MOMENTA, "momentum μ", default=0.7, fmt=lambda v: _optimal_label(v, MOMENTA[2])),
         ),
@@ -204,7 +204,7 @@ def quadratic_momentum_widget() -> Widget:
 # --------------------------------------------------------------------------------------------
 # 2. Momentum against Nesterov on Rosenbrock
 
-ROSENBROCK_LRS = (1e-4, 3e-4, 1e-3, 2e-3)
+ROSENBROCK_LRS = (1e-4, 1e-3, 2e-3)
 ROSENBROCK_MOMENTA = (0.5, 0.8, 0.9, 0.95, 0.99)
 ROSENBROCK_STEPS = 500
 
