@@ -7,8 +7,8 @@
   processes on a loaded machine do not fail the suite; single-threaded NumPy code takes the
   same wall-clock time on an idle machine. Work shared by all frames (tuning learning rates,
   compiling a function, the frames of small widgets) happens when the widget is built. Measured
-  maximum on the loaded 2-core machine (issue #20): 16 ms (weight_decay.decay_widget), apart
-  from adaptive.race_widget (480-800 ms, marked xfail below).
+  maximum on the loaded 2-core machine (issue #20): 16 ms (weight_decay.decay_widget); the
+  chapter 05 race computes its 18 frames when built.
 * Draw + render of the default frame: well under 100 ms; the assertion is 250 ms, best of 3
   after a warm-up, wall-clock (matplotlib's rendering is what varies with the load).
 """
@@ -88,7 +88,7 @@ def _move_time(widget, values, repeats: int = 3) -> float:
 
 #: Known to be slower than COMPUTE_LIMIT (measured CPU time of the worst move, issue #20): the
 #: race runs four optimizers for 300 steps on a SymPy-compiled function at every move.
-SLOW_COMPUTE = {"adaptive.race_widget": "0.5-0.8 s per move of group or lr_scale (4 x 300 steps)"}
+SLOW_COMPUTE: dict[str, str] = {}  # widget name -> reason; none today
 
 
 def _name(make) -> str:
