@@ -144,6 +144,16 @@ def _one_cycle_cases(rng):
             ),
             note="random arguments",
         ),
+        Case(
+            (
+                float(rng.uniform(0.01, 2.0)),
+                int(rng.integers(20, 2000)),
+                float(rng.choice([0.1, 0.2, 0.3, 0.4])),
+                float(rng.uniform(2.0, 50.0)),
+                float(rng.uniform(10.0, 1e5)),
+            ),
+            note="more random arguments",
+        ),
     ]
 
 
@@ -185,6 +195,7 @@ def _range_cases(rng):
         Case((lrs, exploded), note="inf and NaN at the end"),
         Case((lrs, noisy), note="a noisy curve"),
         Case((lrs[:20], bowl[:20]), note="the run stopped before the minimum"),
+        Case((lrs, list(np.array(bowl) + 0.02 * rng.normal(size=40))), note="another noisy curve"),
     ]
 
 
