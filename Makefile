@@ -44,13 +44,18 @@ book: execute
 	$(BIN)/jupyter-book build $(BOOK_FLAGS) .
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
+# Tests run on every core (pytest-xdist; JOBS=1 for one process). The grading tests share one
+# worker (xdist_group "grader"): they count the grading processes alive on the machine.
+JOBS ?= auto
+XDIST := -n $(JOBS) --dist loadgroup
+
 test-unit: setup
-	$(PY) -m pytest -m "not site" tests
+	$(PY) -m pytest $(XDIST) -m "not site" tests
 
 # The lessons are executed once, by the book build (static widgets, -W); their live widgets are
 # covered by tests/test_widget*.py. nbval runs what the build does not execute: the exercise sources.
 test-notebooks: setup
-	$(PY) -m pytest --nbval-lax -p no:cacheprovider exercises/source
+	$(PY) -m pytest -n $(JOBS) --dist loadscope --nbval-lax -p no:cacheprovider exercises/source
 
 # The built-site checks in a real browser (tests/test_site_browser.py) need playwright (pip, into
 # .venv) and Debian's chromium (apt-get, as root; playwright downloads no browser of its own).

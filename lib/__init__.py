@@ -15,3 +15,7 @@ Exercises and grading: :mod:`lib.checks` (what check cells import), :mod:`lib.ex
 """
 
 __version__ = "0.1.0"
+
+from lib._memory import keep_freed_memory as _keep_freed_memory
+
+_keep_freed_memory()  # fresh arrays reuse freed memory instead of new pages: see lib/_memory.py
