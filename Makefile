@@ -27,7 +27,7 @@ help:
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	@touch $@
 
 setup: $(STAMP) $(MATHJAX)
@@ -75,7 +75,7 @@ $(BROWSER_STAMP): $(STAMP)
 	@test -x $(CHROMIUM) && touch $@ || echo "make browser: no chromium at $(CHROMIUM) (apt-get install chromium as root); the browser checks will skip"
 
 test-site: setup browser
-	$(PY) -m pytest -rs -m site tests
+	$(PY) -m pytest $(XDIST) -rs -m site tests
 
 # ruff (lint + format check) over the Python files and the notebooks' code cells, outputs stripped,
 # student notebooks in sync with their sources. The same commands run in .pre-commit-config.yaml.
