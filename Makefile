@@ -25,9 +25,11 @@ help:
 	@echo "make golden      re-record the golden trajectories (torch==2.13.0, optax==0.2.8 in .venv-golden)"
 	@echo "make clean       remove build outputs (distclean: also .venv and _vendor)"
 
+# pip compiles the packages' .pyc here, on purpose: the grader's sandboxed children cannot write
+# __pycache__, and compiling NumPy in every child times the exercises out (--no-compile did).
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 setup: $(STAMP) $(MATHJAX)
@@ -45,7 +47,7 @@ book: execute
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 # Tests run on every core (pytest-xdist; JOBS=1 for one process). The grading tests share one
-# worker (xdist_group "grader"): they count the grading processes alive on the machine.
+# worker (grouped in tests/conftest.py): they count the grading processes alive on the machine.
 JOBS ?= auto
 XDIST := -n $(JOBS) --dist loadgroup
 
