@@ -63,15 +63,23 @@ def _mismatch(a: Any, b: Any) -> bool:
 
 def _matches(a: Any, b: Any) -> bool:
     """True when ``a`` and ``b`` have the same structure (the test of :func:`_mismatch`, applied
-    everywhere, without building the paths that only an error message needs)."""
-    a_leaf, b_leaf = is_leaf(a), is_leaf(b)
-    if a_leaf or b_leaf:
-        return a_leaf and b_leaf
+    everywhere, without building the paths that only an error message needs). Pairs of leaves
+    are compared inline: a dict of arrays costs one call, not one per entry."""
+    a_node, b_node = isinstance(a, _CONTAINERS), isinstance(b, _CONTAINERS)
+    if not (a_node and b_node):
+        return a_node == b_node
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_matches(a[k], b[k]) for k in a)
-    if isinstance(b, dict) or len(a) != len(b):
+        if not isinstance(b, dict) or a.keys() != b.keys():
+            return False
+        pairs = ((x, b[k]) for k, x in a.items())
+    elif isinstance(b, dict) or len(a) != len(b):
         return False
-    return all(_matches(x, y) for x, y in zip(a, b))
+    else:
+        pairs = zip(a, b)
+    for x, y in pairs:
+        if (isinstance(x, _CONTAINERS) or isinstance(y, _CONTAINERS)) and not _matches(x, y):
+            return False
+    return True
 
 
 def check_same_structure(
@@ -116,7 +124,10 @@ def _map(fn, tree, rest):
     if isinstance(tree, dict):
         if not rest:  # one tree: no lists of matching children to build
             return {k: _map(fn, v, ()) if isinstance(v, _CONTAINERS) else fn(v) for k, v in tree.items()}
-        return {k: _map(fn, tree[k], [r[k] for r in rest]) for k in tree}
+        return {
+            k: _map(fn, v, [r[k] for r in rest]) if isinstance(v, _CONTAINERS) else fn(v, *[r[k] for r in rest])
+            for k, v in tree.items()
+        }
     children = [_map(fn, c, [r[i] for r in rest]) for i, c in enumerate(_children(tree))]
     return _rebuild(tree, children)
 

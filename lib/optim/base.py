@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lib.tree import check_same_structure, is_leaf, tree_leaves, tree_map, tree_paths
+from lib.tree import _map, check_same_structure, is_leaf, tree_leaves, tree_paths
 
 __all__ = ["GradientTransformation", "chain", "identity", "apply_updates", "run"]
 
@@ -150,7 +150,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
         p = np.asarray(p)
         return np.asarray(p + u).astype(p.dtype, copy=False)
 
-    return tree_map(add, params, updates)
+    return _map(add, params, (updates,))  # the structures were just checked: tree_map would check again
 
 
 def run(
