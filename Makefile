@@ -42,7 +42,7 @@ $(MATHJAX):
 execute: setup
 	$(PY) tools/execute_notebooks.py
 
-# A warm rebuild writes only the pages whose sources changed (--all is a 23 s rebuild, this ~8 s).
+# A warm rebuild writes only the pages whose sources changed (make book: 12 s, against 23 s with --all).
 # Sphinx reports the warnings of the pages it writes, so the stamp below says the last build
 # passed -W; without it (first build, a failed one, FULL=1, and always in `make test`) every
 # page is written again and checked.
