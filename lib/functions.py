@@ -56,6 +56,9 @@ def _compile(exprs: list, symbols: tuple) -> Callable[[np.ndarray], np.ndarray]:
     fn = sp.lambdify(symbols, exprs, modules="numpy")
 
     def evaluate(theta: np.ndarray) -> np.ndarray:
+        if theta.ndim == 1:  # one point (an optimizer's step): the components are scalars
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.array(fn(*theta), dtype=theta.dtype)
         out = np.empty((len(exprs),) + theta.shape[1:], dtype=theta.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run gives inf/nan
             for i, component in enumerate(fn(*theta)):
@@ -121,6 +124,8 @@ class Objective:
         return _compile(list(sp.hessian(self.expr, self.symbols)), self.symbols)
 
     def _check(self, theta) -> np.ndarray:
+        if type(theta) is np.ndarray and theta.dtype.type is np.float64 and theta.shape[:1] == (self.dim,):
+            return theta  # the common case: a float64 point or grid, nothing to convert
         try:
             if np.iscomplexobj(theta):
                 raise TypeError

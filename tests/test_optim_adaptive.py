@@ -365,6 +365,21 @@ def test_float32_stays_float32(name):
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_bare_array_and_a_dict_of_it_give_the_same_path(name):
+    """A single array takes a fast path (no tree walk): the same numbers as the tree path."""
+    tx = getattr(optim, name)(**FLAGS[name])
+    w = _tree()["W"]
+    d = {"W": w.copy()}
+    sw, sd = tx.init(w), tx.init(d)
+    for t in range(7):
+        g = np.sin(3 * w) + 0.1 * t
+        uw, sw = tx.update(g, sw, w)
+        ud, sd = tx.update({"W": g.copy()}, sd, d)
+        w, d = apply_updates(w, uw), apply_updates(d, ud)
+        np.testing.assert_array_equal(w, d["W"])
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
 def test_list_and_dict_params_give_the_same_path(name):
     tx = getattr(optim, name)(**FLAGS[name])
     d = _tree()

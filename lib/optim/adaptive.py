@@ -91,6 +91,9 @@ def _as_float(g: Any, like: Any) -> np.ndarray:
 
 def _map_leaves(fn, n_out: int, grads: Any, *states: Any) -> tuple:
     """``fn(g, *state_leaves) -> (a_1, ..., a_n)`` leaf by leaf; returns ``n_out`` trees like ``grads``."""
+    if isinstance(grads, np.ndarray) and all(isinstance(s, np.ndarray) for s in states):
+        out = fn(_as_float(grads, states[0] if states else grads), *states)  # one array: no tree to walk
+        return tuple(out[i] for i in range(n_out))
     results = tree_map(
         lambda g, *leaves: _Results(fn(_as_float(g, leaves[0] if leaves else g), *map(np.asarray, leaves))),
         grads,

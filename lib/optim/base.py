@@ -174,8 +174,11 @@ def run(
             params = apply_updates(params, updates)
             path.append(params)
             # one reduction per leaf: the norm is inf or nan as soon as one entry is
-            leaves = [params] if isinstance(params, np.ndarray) else map(np.asarray, tree_leaves(params))
-            norm = math.sqrt(sum(float(np.vdot(x, x).real) for x in leaves))
+            if isinstance(params, np.ndarray):
+                sq = float(np.vdot(params, params).real)
+            else:
+                sq = sum(float(np.vdot(x, x).real) for x in map(np.asarray, tree_leaves(params)))
+            norm = math.sqrt(sq)
             if not (math.isfinite(norm) and norm <= max_norm):
                 break
     if is_leaf(params):
