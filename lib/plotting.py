@@ -46,8 +46,30 @@ STYLE = {
 
 
 def apply_style() -> None:
-    """Set the course's matplotlib style (:data:`STYLE`): call once at the top of a lesson."""
+    """Set the course's matplotlib style (:data:`STYLE`): call once at the top of a lesson.
+
+    In a Jupyter kernel it also tells the inline backend to save each figure at the size it was
+    made (``bbox_inches=None``) instead of trimming it to its contents (``"tight"``, the
+    backend's default): with constrained layout (part of the style) the contents already fill
+    the figure, and trimming draws every figure one more time, about a quarter of its cost.
+    """
     mpl.rcParams.update(STYLE)
+    _inline_untrimmed()
+
+
+def _inline_untrimmed() -> None:
+    """``%config InlineBackend.print_figure_kwargs = {"bbox_inches": None}`` when in a kernel."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:  # no Jupyter here: nothing to configure
+        return
+    if getattr(get_ipython(), "kernel", None) is None:  # a script or a terminal IPython
+        return
+
+    config = InlineBackend.instance()
+    if config.print_figure_kwargs.get("bbox_inches", "tight") is not None:
+        config.print_figure_kwargs = {**config.print_figure_kwargs, "bbox_inches": None}  # re-registers the formatter
 
 
 def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None, height: float | None = None):

@@ -70,6 +70,13 @@ def check_grads(grads: Any, params: Any, name: str = "grads") -> None:
     """Raise ``ValueError`` if ``grads`` does not match ``params`` in structure or leaf shapes."""
     if isinstance(params, np.ndarray) and isinstance(grads, np.ndarray) and params.shape == grads.shape:
         return  # the common case of a single array, checked without walking a tree
+    if type(params) is dict and type(grads) is dict and params.keys() == grads.keys():
+        for k, p in params.items():  # a model's flat dict of arrays: one pass, no lists of leaves
+            g = grads[k]
+            if not (type(p) is np.ndarray and type(g) is np.ndarray and p.shape == g.shape):
+                break
+        else:
+            return
     check_same_structure(params, grads, names=("params", name))
     p_leaves, g_leaves = tree_leaves(params), tree_leaves(grads)
     if all(np.shape(p) == np.shape(g) for p, g in zip(p_leaves, g_leaves)):
