@@ -26,7 +26,7 @@ from matplotlib import ticker
 
 from lib import functions, optim
 from lib.optim import adaptive as transforms
-from lib.plotting import power_of_ten_label
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style, precomputed
 
 __all__ = [
@@ -411,9 +411,7 @@ def effective_step_widget() -> Widget:
 
 
 def _log_axis(ax) -> None:
-    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
-    ax.yaxis.set_minor_locator(ticker.NullLocator())
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    plain_log_axis(ax.yaxis, numticks=4)
 
 
 def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: str = "") -> None:

@@ -17,11 +17,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from matplotlib import ticker
 
 from lib import autodiff as AD
 from lib import gradcheck
-from lib.plotting import power_of_ten_label
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
@@ -126,12 +125,6 @@ def step_size_study(h: float = 1e-5, method: str = "central", precision: str = "
     )
 
 
-def _log_axis(axis, numticks=6):
-    axis.set_major_locator(ticker.LogLocator(base=10, numticks=numticks))
-    axis.set_minor_locator(ticker.NullLocator())
-    axis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
-
-
 def draw_step_size_study(s: StepSizeStudy, fig) -> None:
     """Measured error against h (log-log) with the model's two terms and their sum, the
     predicted best step h* and the chosen h."""
@@ -178,8 +171,8 @@ def draw_step_size_study(s: StepSizeStudy, fig) -> None:
     )
     ax.set_ylim(1e-14, 1e6)
     ax.set_xlim(1e-15, 1)
-    _log_axis(ax.xaxis)
-    _log_axis(ax.yaxis)
+    plain_log_axis(ax.xaxis, numticks=6)
+    plain_log_axis(ax.yaxis, numticks=6)
     ax.set_xlabel("step h")
     ax.set_ylabel("|error| of the derivative")
     ax.legend(loc="upper center", fontsize=7.5, frameon=False, ncol=2, handlelength=1.8, columnspacing=1.0)

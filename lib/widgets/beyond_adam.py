@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lib import optim
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
@@ -111,6 +112,8 @@ def draw_newton_schulz(data: NSSpectrum, fig) -> None:
     ax_sv.axhline(1.0, color="0.4", lw=0.8, linestyle="--")
     ax_sv.set(xlabel="index i (largest first)", ylabel="σᵢ", ylim=(1e-3, 3))
     ax_sv.legend(fontsize="x-small", frameon=False, loc="lower left")
+    for axis in (ax_map.xaxis, ax_sv.yaxis):
+        plain_log_axis(axis)
     fig.suptitle(f"k = {data.steps} steps: max |σ − 1| = {data.distance:.2f}", fontsize="small")
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
 
@@ -188,6 +191,7 @@ def draw_update_magnitudes(data: UpdateMagnitudes, fig) -> None:
     ax.semilogx(data.scale, data.adam, "o", color="#0072B2", ms=4, label=f"Adam (RMS {data.adam_rms:.2f})")
     ax.semilogx(data.scale, data.lion, "s", color="#E69F00", ms=3.5, label=f"Lion (RMS {data.lion_rms:.2f})")
     ax.axhline(1.0, color="0.5", lw=0.8, linestyle=":")
+    plain_log_axis(ax.xaxis)
     ax.set(xlabel="mean gradient of the coordinate (log scale)", ylabel="|update| / η", ylim=(-0.05, 1.5))
     ax.legend(fontsize="small", frameon=False, loc="upper left")
     ax.set_title(f"noise {data.noise:g} × signal, step t = {data.step}", fontsize="small")
