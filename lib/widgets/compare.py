@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lib import compare, functions
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
@@ -219,7 +220,6 @@ def race_frame(function: str = "ravine", t: int = RACE_STEPS, group: str = "chap
 
 def draw_race(frame: RaceFrame, fig) -> None:
     """Left: contours, each path up to step t and its current point; right: f(θ_t) − f*."""
-    from matplotlib import ticker
 
     from lib import plotting
 
@@ -243,9 +243,7 @@ def draw_race(frame: RaceFrame, fig) -> None:
     ax_gap.set_yscale("log")
     ax_gap.set_xlim(0, RACE_STEPS)
     ax_gap.set_ylim(1e-14, 1e3)
-    ax_gap.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
-    ax_gap.yaxis.set_minor_locator(ticker.NullLocator())
-    ax_gap.yaxis.set_major_formatter(ticker.FuncFormatter(plotting.power_of_ten_label))
+    plain_log_axis(ax_gap.yaxis, numticks=5)
     ax_gap.set_xlabel("step t")
     ax_gap.set_ylabel("f(θ_t) − f*")
     ax_gap.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize="x-small", frameon=False)

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import ticker
 
 from lib import functions, optim
-from lib.plotting import power_of_ten_label
+from lib.plotting import plain_log_axis
 from lib.theory import quadratic_rates
 from lib.widgets import Control, Widget, course_style, precomputed
 
@@ -304,9 +304,7 @@ def _finish(fig, ax_path, ax_loss, title: str) -> None:
     ax_loss.set_xlabel("step t")
     ax_loss.set_ylabel("f(θ_t) − f*")
     if ax_loss.get_yscale() == "log":
-        ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
-        ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-        ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+        plain_log_axis(ax_loss.yaxis, numticks=5)
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     fig.suptitle(title, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.965, bottom=0.16, top=0.87, wspace=0.28)

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib import ticker
 
 from lib import functions, optim
-from lib.plotting import power_of_ten_label
+from lib.plotting import plain_log_axis
 from lib.theory import quadratic_rates
 from lib.widgets import Control, Widget, course_style
 from lib.widgets.gradient_descent import CONTOUR_GRID
@@ -271,9 +271,7 @@ def draw_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
         ax_loss.set_ylim(max(finite.min(), 1e-20) / 3, min(finite.max(), 1e6) * 3)
     ax_loss.set_xlim(0, ROSENBROCK_STEPS)
     if ax_loss.get_yscale() == "log":
-        ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
-        ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-        ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+        plain_log_axis(ax_loss.yaxis, numticks=5)
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     ax_path.xaxis.set_major_locator(ticker.MaxNLocator(3))
     ax_path.yaxis.set_major_locator(ticker.MaxNLocator(3))

@@ -19,10 +19,9 @@ import functools
 from typing import NamedTuple
 
 import numpy as np
-from matplotlib import ticker
 
 from lib import functions, optim, plotting
-from lib.plotting import power_of_ten_label
+from lib.plotting import plain_log_axis
 from lib.second_order import newton as nt
 from lib.second_order import trust_region as tr
 from lib.widgets import Control, Widget, course_style
@@ -132,9 +131,7 @@ def draw_newton_paths(data: NewtonPaths, fig) -> None:
     ax.set_ylabel("θ₂", labelpad=0)
     ax2.set_xlabel("step t")
     ax2.set_ylabel("f(θ_t) − f*")
-    ax2.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
-    ax2.yaxis.set_minor_locator(ticker.NullLocator())
-    ax2.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    plain_log_axis(ax2.yaxis, numticks=4)
     ax2.legend(fontsize="x-small", frameon=False, loc="lower left")
     fig.suptitle(data.summary.replace("; ", ";\n", 1) if len(data.summary) > 90 else data.summary, fontsize="x-small")
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.84, wspace=0.28)
@@ -265,14 +262,10 @@ def draw_trust_region_step(data: TrustRegionStep, fig) -> None:
         color="#D55E00",
         fontsize="x-small",
     )
-    ax2.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
-    ax2.yaxis.set_minor_locator(ticker.NullLocator())
-    ax2.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    plain_log_axis(ax2.yaxis, numticks=4)
     ax2.set_xlabel("radius Δ")
     ax2.set_ylabel("λ with ‖δ(λ)‖ = Δ")
-    ax2.xaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
-    ax2.xaxis.set_minor_locator(ticker.NullLocator())
-    ax2.xaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    plain_log_axis(ax2.xaxis, numticks=4)
     fig.suptitle(data.summary, fontsize="x-small")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.3)
 

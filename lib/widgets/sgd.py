@@ -21,7 +21,7 @@ from matplotlib import ticker
 
 from lib import data as datasets
 from lib import functions
-from lib.plotting import power_of_ten_label
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
@@ -241,9 +241,7 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     ax_path.yaxis.set_major_locator(ticker.MaxNLocator(3))
     ax_loss.set_xlabel("update t")
     ax_loss.set_ylabel("L(θ_t) − L*")
-    ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=5))
-    ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    plain_log_axis(ax_loss.yaxis, numticks=5)
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
     fig.suptitle(run.summary, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.97, bottom=0.16, top=0.87, wspace=0.25)
@@ -420,9 +418,7 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
     ax_loss.set_xlim(0, DIGITS_EPOCHS)
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("training loss")
-    ax_loss.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=4))
-    ax_loss.yaxis.set_minor_locator(ticker.NullLocator())
-    ax_loss.yaxis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    plain_log_axis(ax_loss.yaxis, numticks=4)
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(DIGITS_EPOCHS, integer=True))
     ax_loss.legend(loc="lower left", fontsize="x-small")
 
