@@ -335,7 +335,12 @@ def train(
 
     rng = np.random.default_rng(seed)
     state = optimizer.init(params)
-    loss_and_grad, update = model.loss_and_grad, optimizer.update
+    # the model's unchecked path when it has one: params, data and labels are checked above, the
+    # updates keep every shape (apply_updates checks), and the loop silences warnings itself
+    loss_and_grad = model.loss_and_grad
+    if y.dtype.kind in "iu":  # class labels, checked above (other targets: the model's own checks)
+        loss_and_grad = getattr(loss_and_grad, "unchecked", loss_and_grad)
+    update = optimizer.update
     bar = _Progress(show, total, epochs, delay=0.0 if progress is True else 0.5)
     k = 0  # steps done
     seen = 0  # gradient evaluations

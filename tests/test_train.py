@@ -302,3 +302,32 @@ def test_tune_learning_rate_rejects_bad_input(kwargs, error, match):
             batch_size=10,
             progress=False,
         )
+
+
+@pytest.mark.parametrize("make", [lambda: mlp((64, 16, 10)), lambda: softmax_regression(64, 10)])
+def test_the_unchecked_path_gives_the_checked_results(digits, make):
+    """train calls the model's unchecked loss_and_grad (its arguments are checked once, up
+    front); a model without one (the same functions, checked every step) gives bitwise the
+    same run, and the unchecked function the same loss and gradients."""
+    model = make()
+    assert callable(model.loss_and_grad.unchecked)
+    checked = model._replace(loss_and_grad=lambda p, X, y: model.loss_and_grad(p, X, y))
+    a, b = (_run(digits, model=m, epochs=2, batch_size=16) for m in (model, checked))
+    assert np.array_equal(a.step_loss, b.step_loss) and np.array_equal(a.val_loss, b.val_loss)
+    for k in a.params:
+        assert np.array_equal(a.params[k], b.params[k])
+    X, y = digits.train.X[:7], digits.train.y[:7]
+    p = model.init(1)
+    (l1, g1), (l2, g2) = model.loss_and_grad(p, X, y), model.loss_and_grad.unchecked(p, X, y)
+    assert l1 == l2 and all(np.array_equal(g1[k], g2[k]) for k in g1)
+
+
+def test_float_labels_still_get_the_models_clear_error(digits):
+    with pytest.raises((TypeError, ValueError), match="integer class labels"):
+        train(
+            softmax_regression(64, 10),
+            softmax_regression(64, 10).init(0),
+            sgd(lr=0.1),
+            (digits.train.X, digits.train.y.astype(float) + 0.5),
+            progress=False,
+        )

@@ -132,15 +132,15 @@ def relu_backward(dout, cache) -> np.ndarray:
 
 
 def _softmax_cross_entropy(Z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Unchecked core of :func:`softmax_cross_entropy` (the training loop's inner path)."""
+    """Unchecked core of :func:`softmax_cross_entropy` (the training loop's inner path). Its
+    callers silence overflow and invalid-value warnings (``np.errstate``) around it."""
     n = Z.shape[0]
     rows = np.arange(n)
-    with np.errstate(over="ignore", invalid="ignore"):
-        shifted = Z - Z.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
-        loss = float((np.log(s[:, 0]) - shifted[rows, y]).sum()) / n
-        probs = e / s
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    s = e.sum(axis=1, keepdims=True)
+    loss = float((np.log(s[:, 0]) - shifted[rows, y]).sum()) / n
+    probs = e / s
     probs[rows, y] -= 1.0
     probs /= n
     return loss, probs
@@ -169,7 +169,8 @@ def softmax_cross_entropy(logits, y) -> tuple[float, np.ndarray]:
     if Z.shape[0] == 0 or Z.shape[1] == 0:
         raise ValueError(f"logits must have at least one row and one class, got shape {Z.shape}")
     y = _check_labels(y, Z.shape[0], Z.shape[1])
-    return _softmax_cross_entropy(Z.astype(np.float64, copy=False), y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _softmax_cross_entropy(Z.astype(np.float64, copy=False), y)
 
 
 # --------------------------------------------------------------------------------------------

@@ -164,6 +164,23 @@ def _make(name: str, sizes: tuple[int, ...], init: str) -> Model:
         with np.errstate(over="ignore", invalid="ignore"):
             return forward(params, X)[0]
 
+    def unchecked(params, X, y) -> tuple[float, dict]:
+        """``loss_and_grad`` without its argument checks, for a caller that has checked
+        ``params``, ``X`` and ``y`` once and silences floating-point warnings itself
+        (:func:`lib.train.train`, whose updates keep every parameter's shape)."""
+        Z, hidden = forward(params, X)
+        loss, G = _softmax_cross_entropy(Z, y)
+        if not math.isfinite(loss):
+            _finite_or_raise("X", X)  # bad data is an error; bad parameters a divergence
+        grads = {}
+        for l in range(L - 1, -1, -1):
+            H = hidden[l]
+            grads[wkeys[l]] = H.T @ G
+            grads[bkeys[l]] = G.sum(axis=0)
+            if l:
+                G = (G @ params[wkeys[l]].T) * (H > 0)
+        return loss, {k: grads[k] for k in keys}
+
     def loss_and_grad(params, X, y) -> tuple[float, dict]:
         X = check(params, X)
         if X.shape[0] == 0:
@@ -172,19 +189,9 @@ def _make(name: str, sizes: tuple[int, ...], init: str) -> Model:
         if y.shape != (X.shape[0],) or y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= sizes[-1]:
             _check_labels(y, X.shape[0], sizes[-1])
         with np.errstate(over="ignore", invalid="ignore"):
-            Z, hidden = forward(params, X)
-            loss, G = _softmax_cross_entropy(Z, y)
-            if not math.isfinite(loss):
-                _finite_or_raise("X", X)  # bad data is an error; bad parameters a divergence
-            grads = {}
-            for l in range(L - 1, -1, -1):
-                H = hidden[l]
-                grads[wkeys[l]] = H.T @ G
-                grads[bkeys[l]] = G.sum(axis=0)
-                if l:
-                    G = (G @ params[wkeys[l]].T) * (H > 0)
-        return loss, {k: grads[k] for k in keys}
+            return unchecked(params, X, y)
 
+    loss_and_grad.unchecked = unchecked
     return Model(name, init_fn, loss_and_grad, predict)
 
 
@@ -221,6 +228,12 @@ def softmax_regression(n_features: int, n_classes: int, *, init: str = "zeros") 
     def loss_and_grad(params, X, y):
         loss, g = inner.loss_and_grad(to_inner(params), X, y)
         return loss, {k: g["W1"] if k == "W" else g["b1"] for k in params}  # params' key order
+
+    def unchecked(params, X, y):  # see _make: for lib.train.train, which has checked its arguments
+        loss, g = inner.loss_and_grad.unchecked({"W1": params["W"], "b1": params["b"]}, X, y)
+        return loss, {k: g["W1"] if k == "W" else g["b1"] for k in params}
+
+    loss_and_grad.unchecked = unchecked
 
     def predict(params, X):
         return inner.predict(to_inner(params), X)
