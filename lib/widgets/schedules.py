@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lib import optim, schedules
+from lib.plotting import plain_log_axis
 from lib.optim import clipping
 from lib.widgets import Control, Widget, course_style, precomputed
 
@@ -114,10 +115,11 @@ def draw_design(d: ScheduleDesign, fig) -> None:
     for b in d.boundaries:
         if 0 < b < DESIGN_STEPS:
             ax_lr.axvline(b, color="0.5", ls=":", lw=0.9)
-    ax_lr.set(xlabel="update t", ylabel=r"learning rate $\eta_t$", ylim=(0, 1.05 * max(d.lr, d.lrs.max())))
+    ax_lr.set(xlabel="update t", ylabel="learning rate η_t", ylim=(0, 1.05 * max(d.lr, d.lrs.max())))
     ax_loss.semilogy(d.constant_loss, color="0.6", lw=1.0, label=f"constant η = {d.lr:g}")
     ax_loss.semilogy(d.loss, color="#D55E00", lw=1.3, label=d.name)
-    ax_loss.set(xlabel="update t", ylabel=r"$f(\theta_t)$")
+    ax_loss.set(xlabel="update t", ylabel="f(θ_t)")
+    plain_log_axis(ax_loss.yaxis)  # plain-text decades, no minor ticks: a cheaper frame
     ax_loss.legend(fontsize="x-small", frameon=False, loc="upper right")
     fig.suptitle(f"{d.name}: final loss {d.final:.3g} (constant: {d.constant_final:.3g})", fontsize=10)
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.35)
@@ -235,6 +237,7 @@ def draw_clip_run(r: ClipRun, fig) -> None:
     ax_loss.semilogy(r.loss, color="#D55E00", lw=1.3, label="loss")
     ax_loss.semilogy(r.grad_norm, color="#0072B2", lw=1.0, ls="--", label="‖g‖ before clipping")
     ax_loss.set(xlabel="update t")
+    plain_log_axis(ax_loss.yaxis)
     ax_loss.legend(fontsize="x-small", frameon=False)
     what = "no clipping" if r.method == "none" else f"clip by {r.method} at {r.threshold:g}"
     end = "diverged" if r.diverged else f"final loss {r.loss[-1]:.2g}"
