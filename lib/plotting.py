@@ -18,6 +18,7 @@ import math
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import ticker
 
 __all__ = ["COLORS", "apply_style", "figure", "contour", "path", "loss_curve", "power_of_ten_label", "plain_log_axis"]
 
@@ -253,15 +254,38 @@ def power_of_ten_label(value: float, pos=None) -> str:
 
 
 def plain_log_axis(axis, numticks: int | None = None) -> None:
-    """Make a log-scale ``axis`` (``ax.xaxis`` or ``ax.yaxis``) cheap to draw: decades labelled in
-    plain text (:func:`power_of_ten_label`), at most ``numticks`` of them, and no minor ticks.
+    """Make a log-scale ``axis`` (``ax.xaxis`` or ``ax.yaxis``) cheap to draw: no minor ticks,
+    plain-text labels, at most ``numticks`` ticks. An axis that spans more than two decades is
+    labelled at the powers of ten (:func:`power_of_ten_label`: "10⁻³"); a shorter one at 1, 2 and
+    5 times each power of ten ("0.05", "0.1", "0.2"), so that it always shows a few labels.
 
     For widgets, which draw a figure per frame: a log axis's default minor ticks (eight per decade,
     each a tick object to create and draw) and its "$10^{-2}$" labels (mathtext) were more than
     half of the Newton–Schulz widget's rasterizing time (190 -> 80 ms a frame, measured 2026-12-07).
     """
-    from matplotlib import ticker
-
-    axis.set_major_locator(ticker.LogLocator(base=10, numticks=numticks))  # None: as many as fit
+    axis.set_major_locator(_PlainLogLocator(base=10, numticks=numticks))  # None: as many as fit
     axis.set_minor_locator(ticker.NullLocator())
-    axis.set_major_formatter(ticker.FuncFormatter(power_of_ten_label))
+    axis.set_major_formatter(_PlainLogFormatter())
+
+
+def _short(lo: float, hi: float) -> bool:
+    """True for a log axis of at most two decades (labelled at 1, 2, 5 × 10^k)."""
+    lo, hi = sorted((lo, hi))
+    return lo > 0 and hi / lo <= 100.0
+
+
+class _PlainLogLocator(ticker.LogLocator):
+    """Decades, or 1, 2, 5 × each decade on a short axis (see :func:`plain_log_axis`)."""
+
+    def tick_values(self, vmin, vmax):
+        self.set_params(subs=(1.0, 2.0, 5.0) if _short(vmin, vmax) else (1.0,))
+        return super().tick_values(vmin, vmax)
+
+
+class _PlainLogFormatter(ticker.Formatter):
+    """ "10⁻³" on a long log axis, "0.05" on a short one (see :func:`plain_log_axis`)."""
+
+    def __call__(self, x, pos=None):
+        if self.axis is not None and _short(*self.axis.get_view_interval()):
+            return f"{x:g}" if x > 0 else ""
+        return power_of_ten_label(x)

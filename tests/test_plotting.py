@@ -106,3 +106,29 @@ def test_loss_curve(ax):
 def test_loss_curve_linear(ax):
     line = P.loss_curve(ax, [1.0, -2.0, 0.0], logy=False, ylabel="loss")
     assert ax.get_yscale() == "linear" and list(line.get_ydata()) == [1.0, -2.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "lims, labels",
+    [
+        ((0.04, 0.3), ["0.05", "0.1", "0.2"]),  # under two decades: 1, 2, 5 × 10^k
+        ((1e-4, 50.0), ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹"]),  # longer: the decades
+    ],
+)
+def test_plain_log_axis_labels_short_and_long_axes_in_plain_text(lims, labels):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from lib.plotting import plain_log_axis
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(*lims)
+    plain_log_axis(ax.yaxis)
+    FigureCanvasAgg(fig).draw()
+    lo, hi = lims
+    shown = [t.label1.get_text() for t in ax.yaxis.get_major_ticks() if lo <= t.get_loc() <= hi]
+    assert shown == labels
+    assert ax.yaxis.get_minor_locator().tick_values(lo, hi) == []  # no minor ticks
+    assert not any("$" in s for s in shown)  # no mathtext

@@ -331,11 +331,8 @@ def draw_seed_bands(data: SeedBands, fig) -> None:
         ax.plot(s, np.where(np.isfinite(med), med, np.nan), lw=1.5, label=f"{name} ({data.setting[name]})", **st)
     if math.isfinite(data.target):
         ax.axhline(data.target, color="0.3", lw=0.8, linestyle=(0, (1, 3)), label="target")
-    from matplotlib import ticker
-
     ax.set_yscale("log")
-    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, numticks=6))  # few ticks: a fast redraw
-    ax.yaxis.set_minor_locator(ticker.NullLocator())
+    plain_log_axis(ax.yaxis, numticks=6)  # few ticks, plain-text labels: a fast redraw
     ax.set_xlabel("update step")
     ax.set_ylabel("validation loss")
     n = max(data.n.values())
@@ -423,6 +420,7 @@ def draw_profile(data: ProfileAt, fig) -> None:
     ax_prof, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1)})
     compare.plot_performance_profile(ax_prof, data.profile, data.taus, styles={m: _style(m) for m in data.profile})
     ax_prof.axvline(data.tau, color="#D55E00", lw=1)
+    plain_log_axis(ax_prof.xaxis)
     order = sorted(data.rho, key=lambda m: (-data.rho[m], m))
     y = np.arange(len(order))[::-1]
     ax_bar.barh(y, [data.rho[m] for m in order], color=[_style(m)["color"] for m in order], alpha=0.8)

@@ -23,6 +23,7 @@ from lib.batch_size import fit_critical_batch_size, steps_to_target
 from lib.data import load_digits
 from lib.nn import mlp
 from lib.parallel import blas_threads
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
@@ -144,6 +145,8 @@ def draw_steps(data: tuple, fig) -> None:
         ylabel=f"steps to {TARGET:.0%} val. accuracy",
         ylim=(0.6 * np.nanmin(grid.best_steps), 1.5 * MAX_STEPS),
     )
+    plain_log_axis(ax.xaxis)  # no minor ticks, plain-text labels: a cheaper frame
+    plain_log_axis(ax.yaxis)
     ax.legend(fontsize=7, loc="upper right")
     shown = np.where(np.isfinite(grid.steps), grid.steps, np.nan)
     ax_grid.imshow(np.log(shown), cmap="viridis_r", aspect="auto")
@@ -285,6 +288,7 @@ def draw_trust(data: tuple, fig) -> None:
             t, np.clip(h.loss[key][: step + 1], 1e-5, 1e3), color=color, ls=ls, label=f"{key[0]}, α = {key[1]:g}"
         )
     ax_loss.set(xlim=(0, TRUST_STEPS), ylim=(1e-4, 30), xlabel="step", ylabel="training loss")
+    plain_log_axis(ax_loss.yaxis)
     ax_loss.legend(fontsize=7, loc="upper right")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
 

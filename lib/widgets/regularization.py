@@ -22,9 +22,9 @@ import functools
 from typing import NamedTuple
 
 import numpy as np
-from matplotlib import ticker
 
 from lib.optim.proximal import soft_threshold
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style
 
 __all__ = [
@@ -156,7 +156,7 @@ def draw_dropout_fit(d: DropoutFit, fig) -> None:
     ax_err.axvline(d.ps[d.index], color=GREY, lw=1, linestyle="--")
     ax_err.axhline(NOISE**2, color=GREEN, lw=1, linestyle=":", label="noise variance")
     ax_err.set(xlabel="drop probability p", ylabel="mean squared error")
-    ax_err.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    plain_log_axis(ax_err.yaxis)  # no minor ticks: a cheaper frame
     ax_err.legend(loc="upper right", fontsize="x-small", frameon=False)
     gap = d.val_mse[d.index] - d.train_mse[d.index]
     fig.suptitle(
@@ -289,6 +289,7 @@ def draw_l1_l2_weights(r: L1L2Weights, fig) -> None:
     ax_z.axhline(np.sum(r.w_true == 0), color=GREY, lw=1, linestyle=":", label="true zeros")
     ax_z.axvline(r.lam, color=GREY, lw=1, linestyle="--")
     ax_z.set(xlabel="strength λ", ylabel="weights exactly 0", ylim=(-1, r.w_true.size + 1))
+    plain_log_axis(ax_z.xaxis)
     ax_z.legend(loc="upper left", fontsize="x-small", frameon=False)
     fig.suptitle(
         f"λ = {r.lam:g}: L1 sets {r.zeros_l1[r.index]} of {r.w_true.size} weights to exactly 0 "

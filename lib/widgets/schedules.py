@@ -11,8 +11,8 @@ from typing import NamedTuple
 import numpy as np
 
 from lib import optim, schedules
-from lib.plotting import plain_log_axis
 from lib.optim import clipping
+from lib.plotting import plain_log_axis
 from lib.widgets import Control, Widget, course_style, precomputed
 
 __all__ = [
