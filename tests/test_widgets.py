@@ -120,6 +120,72 @@ def test_static_html_ids_are_unique_per_call():
     assert ids[0] and ids[1] and not ids[0] & ids[1]
 
 
+def _reusing_widgets():
+    """Every course widget whose static form reuses figures (``update`` and ``reuse_key``)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    out = []
+    for info in pkgutil.iter_modules(W.__path__):
+        module = importlib.import_module(f"lib.widgets.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if name.endswith("_widget") and fn.__module__ == module.__name__ and "update=" in inspect.getsource(fn):
+                out.append(fn)
+    return out
+
+
+REUSING = _reusing_widgets()
+
+
+def test_some_widgets_reuse_figures():
+    assert {f.__name__ for f in REUSING} >= {"race_widget"}
+
+
+@pytest.mark.parametrize("make", REUSING, ids=lambda f: f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}")
+def test_a_reused_figure_gives_the_frames_of_new_ones(make):
+    """static_frames draws each reuse_key once and updates it; every frame must be the PNG that
+    draw makes on a new figure (render_png), byte for byte."""
+    import itertools
+
+    widget = make()
+    names = [c.name for c in widget.controls]
+    fresh = [
+        W.render_png(widget, **dict(zip(names, combo)))
+        for combo in itertools.product(*(c.values for c in widget.controls))
+    ]
+    reused = list(W.static_frames(widget))
+    keys = {
+        widget.reuse_key(widget.compute(**widget.values(**dict(zip(names, c)))))
+        for c in itertools.product(*(c.values for c in widget.controls))
+    }
+    assert len(keys) < len(fresh)  # some frames do share a figure
+    assert [i for i, (a, b) in enumerate(zip(fresh, reused)) if a != b] == []
+
+
+def test_update_and_reuse_key_go_together():
+    with pytest.raises(ValueError, match="update and reuse_key"):
+        Widget(_line_compute, _line_draw, (Control("slope", (1.0,), "slope", default=1.0),), update=_line_draw)
+
+
+def test_a_wrong_update_is_caught():
+    """The check above fails for an update that leaves part of the old frame (here: all of it)."""
+
+    def stale(data, fig):
+        pass
+
+    w = Widget(
+        _line_compute,
+        _line_draw,
+        (Control("slope", (0.5, 2.0), "slope", default=0.5),),
+        figsize=(2, 1.5),
+        update=stale,
+        reuse_key=lambda data: "one figure",
+    )
+    frames = list(W.static_frames(w))
+    assert frames[0] == W.render_png(w, slope=0.5) and frames[1] != W.render_png(w, slope=2.0)
+
+
 @pytest.mark.parametrize("make", [GD.quadratic_learning_rate_widget, GD.rosenbrock_widget])
 def test_chapter01_frames_fit_the_budget(make):
     w = make()

@@ -41,7 +41,18 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
-__all__ = ["Control", "Widget", "mode", "show", "live", "static_html", "render_png", "new_figure", "precomputed"]
+__all__ = [
+    "Control",
+    "Widget",
+    "mode",
+    "show",
+    "live",
+    "static_html",
+    "static_frames",
+    "render_png",
+    "new_figure",
+    "precomputed",
+]
 
 #: The environment variable that forces a form: ``static`` (the book build) or ``live``.
 ENV_VAR = "DESCENT_WIDGETS"
@@ -104,6 +115,13 @@ class Widget:
     and adds its own axes (``fig.subplots(1, 2)``); it must not call ``pyplot``. ``style``,
     if given, is called (inside a :func:`matplotlib.rc_context`, so it cannot leak) before
     each figure is made: pass :func:`lib.plotting.apply_style`.
+
+    Optional, for a widget with many frames that share most of their picture (an animation's
+    steps): ``reuse_key(data)`` names the frames that share a figure's fixed parts (axes,
+    contours, legend), and ``update(data, fig)`` changes, in place, a figure that ``draw`` made
+    for another frame with the same key. The static form then draws each key once and updates
+    it for the other frames (about half a frame's cost); every frame must be pixel for pixel
+    the one ``draw`` makes on a new figure (``tests/test_widgets.py`` checks each such widget).
     """
 
     compute: Callable[..., Any]
@@ -112,9 +130,13 @@ class Widget:
     figsize: tuple = (7.0, 3.0)
     title: str = ""
     style: Callable[[], None] | None = field(default=None, compare=False)
+    update: Callable[[Any, Figure], None] | None = field(default=None, compare=False)
+    reuse_key: Callable[[Any], Any] | None = field(default=None, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "controls", tuple(self.controls))
+        if (self.update is None) != (self.reuse_key is None):
+            raise ValueError("update and reuse_key go together: pass both (or neither)")
         names = [c.name for c in self.controls]
         if len(set(names)) != len(names):
             raise ValueError(f"repeated control names: {names}")
@@ -262,6 +284,29 @@ def precomputed(compute: Callable[..., Any], controls) -> Callable[..., Any]:
     return lookup
 
 
+def static_frames(widget: Widget, *, dpi: float = 72):
+    """The PNG of every frame, in the order of :func:`itertools.product` over the controls'
+    values (what :func:`static_html` embeds). Frames with the same ``widget.reuse_key`` share
+    one figure, drawn once and then changed by ``widget.update``; without them each frame is
+    :func:`render_png`."""
+    names = [c.name for c in widget.controls]
+    figures: dict = {}
+    for combo in itertools.product(*(c.values for c in widget.controls)):
+        values = widget.values(**dict(zip(names, combo)))
+        with _rendering(widget):
+            data = widget.compute(**values)
+            key = None if widget.reuse_key is None else widget.reuse_key(data)
+            if key is not None and key in figures:
+                fig = figures[key]
+                widget.update(data, fig)
+            else:
+                fig = new_figure(widget)
+                widget.draw(data, fig)
+                if key is not None:
+                    figures[key] = fig
+            yield _png(fig, dpi, quantize=True)
+
+
 def render_png(widget: Widget, *, dpi: float = 72, quantize: bool = True, **values) -> bytes:
     """The PNG of ``widget`` at the given control ``values`` (defaults for the others)."""
     values = widget.values(**values)
@@ -304,8 +349,7 @@ def static_html(widget: Widget, *, dpi: float = 72) -> str:
     start = time.perf_counter()
     announced = False
     frames = []
-    for i, combo in enumerate(combos):
-        png = render_png(widget, dpi=dpi, **dict(zip((c.name for c in controls), combo)))
+    for i, png in enumerate(static_frames(widget, dpi=dpi)):
         frames.append("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
         elapsed = time.perf_counter() - start
         # progress for a reader waiting in a kernel; the book build (DESCENT_WIDGETS=static)

@@ -49,6 +49,7 @@ __all__ = [
     "race",
     "race_frame",
     "draw_race",
+    "update_race",
     "race_widget",
     "GROUPS",
     "SeedBands",
@@ -223,19 +224,19 @@ def draw_race(frame: RaceFrame, fig) -> None:
 
     from lib import plotting
 
-    r, t = frame.race, frame.t
+    r = frame.race
     f = functions.get(r.function)
     ax_path, ax_gap = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.15, 1)})
     plotting.contour(ax_path, f, n=50, levels=16)
+    lines = {}
     for name in RACE_GROUPS[frame.group]:
         if name not in r.paths:
             continue
-        path, st = r.paths[name], _style(name)
-        p = path[: t + 1]
-        ax_path.plot(p[:, 0], p[:, 1], lw=1.2, **st)
-        ax_path.plot(p[-1, 0], p[-1, 1], "o", ms=3.5, color=st["color"])
-        g = r.gaps[name][:t]
-        ax_gap.plot(np.arange(1, len(g) + 1), np.where(g > 0, g, np.nan), lw=1.2, label=name, **st)
+        st = _style(name)
+        p, steps, gaps = _race_upto(r, name, frame.t)
+        path = ax_path.plot(p[:, 0], p[:, 1], lw=1.2, **st)[0]
+        point = ax_path.plot(p[-1, 0], p[-1, 1], "o", ms=3.5, color=st["color"])[0]
+        lines[name] = path, point, ax_gap.plot(steps, gaps, lw=1.2, label=name, **st)[0]
     ax_path.set_xlim(f.xlim)
     ax_path.set_ylim(f.ylim)
     ax_path.set_xlabel("θ₁")
@@ -247,11 +248,34 @@ def draw_race(frame: RaceFrame, fig) -> None:
     ax_gap.set_xlabel("step t")
     ax_gap.set_ylabel("f(θ_t) − f*")
     ax_gap.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize="x-small", frameon=False)
-    fig.suptitle(
-        f"{r.function}, optimizers of {frame.group}, each at its own tuned learning rate: step {t} of {RACE_STEPS}",
-        fontsize="small",
-    )
     fig.subplots_adjust(left=0.08, right=0.8, bottom=0.15, top=0.9, wspace=0.4)
+    fig._descent_race = lines, fig.suptitle(_race_title(frame), fontsize="small")
+
+
+def _race_upto(r: RaceResult, name: str, t: int) -> tuple:
+    """``name``'s path up to step ``t`` (``(t + 1, 2)``), and its curve: steps 1..t and f − f*
+    (NaN where it is 0, which a log axis cannot show)."""
+    g = r.gaps[name][:t]
+    return r.paths[name][: t + 1], np.arange(1, len(g) + 1), np.where(g > 0, g, np.nan)
+
+
+def _race_title(frame: RaceFrame) -> str:
+    return (
+        f"{frame.race.function}, optimizers of {frame.group}, each at its own tuned learning rate: "
+        f"step {frame.t} of {RACE_STEPS}"
+    )
+
+
+def update_race(frame: RaceFrame, fig) -> None:
+    """Move a figure of :func:`draw_race` (same function and group) to step ``frame.t``: the
+    paths, the current points, the curves and the title; the axes, contours and legend stay."""
+    lines, title = fig._descent_race
+    for name, (path, point, gap) in lines.items():
+        p, steps, gaps = _race_upto(frame.race, name, frame.t)
+        path.set_data(p[:, 0], p[:, 1])
+        point.set_data(p[-1:, 0], p[-1:, 1])
+        gap.set_data(steps, gaps)
+    title.set_text(_race_title(frame))
 
 
 def race_widget() -> Widget:
@@ -271,6 +295,8 @@ def race_widget() -> Widget:
         figsize=(8.0, 3.3),
         title="The optimizer race, regenerated: paths and losses up to step t",
         style=course_style(),
+        update=update_race,  # the frames of one function and group share their figure
+        reuse_key=lambda frame: (frame.race.function, frame.group),
     )
 
 
