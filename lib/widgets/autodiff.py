@@ -158,7 +158,7 @@ def draw_step_size_study(s: StepSizeStudy, fig) -> None:
         label="round-off " + ("2ε|f|/h" if s.method == "forward" else "ε|f|/h"),
     )
     ax.axvline(s.h_star, color="0.3", ls="-.", lw=1, label=f"predicted best h* = {s.h_star:.0e}")
-    ax.plot(
+    (chosen,) = ax.plot(
         [s.h],
         [max(s.error, 1e-17)],
         "o",
@@ -175,9 +175,19 @@ def draw_step_size_study(s: StepSizeStudy, fig) -> None:
     plain_log_axis(ax.yaxis, numticks=6)
     ax.set_xlabel("step h")
     ax.set_ylabel("|error| of the derivative")
-    ax.legend(loc="upper center", fontsize=7.5, frameon=False, ncol=2, handlelength=1.8, columnspacing=1.0)
-    fig.suptitle(s.summary, fontsize="medium")
+    legend = ax.legend(loc="upper center", fontsize=7.5, frameon=False, ncol=2, handlelength=1.8, columnspacing=1.0)
+    title = fig.suptitle(s.summary, fontsize="medium")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.14, top=0.9)
+    fig._descent_chosen = chosen, legend.get_texts()[-1], title
+
+
+def update_step_size_study(s: StepSizeStudy, fig) -> None:
+    """Move a figure of :func:`draw_step_size_study` (same method and precision) to the step
+    ``s.h``: the chosen point, its legend entry and the title; the curves stay."""
+    chosen, label, title = fig._descent_chosen
+    chosen.set_data([s.h], [max(s.error, 1e-17)])
+    label.set_text(f"chosen h = {s.h:.0e}")
+    title.set_text(s.summary)
 
 
 def step_size_widget() -> Widget:
@@ -193,6 +203,8 @@ def step_size_widget() -> Widget:
         figsize=(7.5, 3.4),
         title="Finite differences: truncation error against round-off error",
         style=course_style(),
+        update=update_step_size_study,  # the frames of one method and precision share their curves
+        reuse_key=lambda s: (s.method, s.precision),
     )
 
 

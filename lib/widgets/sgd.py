@@ -394,17 +394,17 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
 
     ax_loss, ax_grid = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.15, 1)})
     ok = np.isfinite(run.bin_loss)
-    ax_loss.plot(
+    (binned,) = ax_loss.plot(
         run.bin_epochs[ok],
         run.bin_loss[ok],
         color=plotting.COLORS[1],
         lw=1.2,
-        marker="." if ok.sum() < 10 else None,
+        marker="." if _few_bins(run) else None,
         label="mini-batch loss (binned)",
     )
     epochs = np.arange(len(run.epoch_loss))
     finite = np.isfinite(run.epoch_loss)
-    ax_loss.plot(
+    (per_epoch,) = ax_loss.plot(
         epochs[finite],
         run.epoch_loss[finite],
         "o-",
@@ -428,7 +428,7 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
     for i, j in zip(*np.nonzero(~np.isfinite(g.final_loss))):  # diverged runs
         ax_grid.text(j, i, "div.", ha="center", va="center", fontsize=7)
     i, j = g.batch_sizes.index(run.batch_size), g.lrs.index(run.lr)
-    ax_grid.add_patch(
+    cell = ax_grid.add_patch(
         __import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
             (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=plotting.COLORS[1], lw=2.5
         )
@@ -439,8 +439,27 @@ def draw_digits_run(run: DigitsRun, fig) -> None:
     ax_grid.set_ylabel("batch size B")
     ax_grid.set_title(f"loss after {DIGITS_EPOCHS} epochs (bright = low)", fontsize="small")
     ax_grid.grid(False)
-    fig.suptitle(run.summary, fontsize="medium")
+    title = fig.suptitle(run.summary, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.86, wspace=0.35)
+    fig._descent_digits = binned, per_epoch, cell, title
+
+
+def _few_bins(run: DigitsRun) -> bool:
+    """Few binned losses (the large batches) are drawn with markers."""
+    return int(np.isfinite(run.bin_loss).sum()) < 10
+
+
+def update_digits_run(run: DigitsRun, fig) -> None:
+    """Move a figure of :func:`draw_digits_run` (same grid, same markers) to another run: the two
+    curves, the outlined cell and the title; the axes, the grid image and the legend stay."""
+    binned, per_epoch, cell, title = fig._descent_digits
+    ok = np.isfinite(run.bin_loss)
+    binned.set_data(run.bin_epochs[ok], run.bin_loss[ok])
+    finite = np.isfinite(run.epoch_loss)
+    per_epoch.set_data(np.arange(len(run.epoch_loss))[finite], run.epoch_loss[finite])
+    g = run.grid
+    cell.set_xy((g.lrs.index(run.lr) - 0.5, g.batch_sizes.index(run.batch_size) - 0.5))
+    title.set_text(run.summary)
 
 
 def digits_widget() -> Widget:
@@ -457,4 +476,6 @@ def digits_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Softmax regression on the digits: learning rate against batch size",
         style=course_style(),
+        update=update_digits_run,  # one figure for all runs (two: with and without markers)
+        reuse_key=lambda run: (id(run.grid), _few_bins(run)),
     )
