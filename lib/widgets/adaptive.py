@@ -40,6 +40,7 @@ __all__ = [
     "RaceResult",
     "race",
     "draw_race",
+    "update_race",
     "race_widget",
     "EffectiveSteps",
     "effective_steps",
@@ -226,6 +227,19 @@ def draw_race(result: RaceResult, fig) -> None:
     f = _objective(result.function)
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.1)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID, levels=18)
+    fig._descent_contour_lines = len(ax_path.lines)  # the minima's marks; the paths come after
+    _race_runs(result, ax_path, ax_loss)
+    ax_path.set_xlim(f.xlim)
+    ax_path.set_ylim(f.ylim)
+    ax_loss.set_yscale("log")
+    _race_loss_limits(result, ax_loss)
+    fig._descent_title = _finish(fig, ax_path, ax_loss, result.summary, "f(θ_t) − f*")
+
+
+def _race_runs(result: RaceResult, ax_path, ax_loss) -> None:
+    """The paths (left), the curves f(θ_t) − f* (right) and the legend of a race frame."""
+    from lib import plotting
+
     for m, lr, path, gap, div in zip(result.methods, result.lrs, result.paths, result.gaps, result.diverged):
         style = METHOD_STYLES[m]
         line = plotting.path(ax_path, path, color=style["color"], marker="", markersize=1.5)
@@ -233,14 +247,28 @@ def draw_race(result: RaceResult, fig) -> None:
             line.set_linestyle(style["linestyle"])
         label = f"{m} η={lr:.2g}" + (" (diverged)" if div else "")
         ax_loss.plot(np.where(gap > 0, gap, np.nan), label=label, lw=1.4, **style)
-    ax_path.set_xlim(f.xlim)
-    ax_path.set_ylim(f.ylim)
-    ax_loss.set_yscale("log")
+    ax_loss.legend(loc="lower left", fontsize="x-small", frameon=False)
+
+
+def _race_loss_limits(result: RaceResult, ax_loss) -> None:
     finite = np.concatenate([g[np.isfinite(g) & (g > 0)] for g in result.gaps])
     if finite.size:
         ax_loss.set_ylim(max(finite.min(), 1e-14) / 3, min(finite.max(), 1e6) * 3)
-    ax_loss.legend(loc="lower left", fontsize="x-small", frameon=False)
-    _finish(fig, ax_path, ax_loss, result.summary, "f(θ_t) − f*")
+
+
+def update_race(result: RaceResult, fig) -> None:
+    """Turn a figure of :func:`draw_race` (same function and group) into another frame: the
+    runs, their legend, the loss axis's range and the title are drawn again; the contours,
+    the axes and their labels stay."""
+    ax_path, ax_loss = fig.axes[:2]
+    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
+        line.remove()
+    ax_loss.get_legend().remove()
+    ax_loss.relim()  # the data limits of the new curves only
+    ax_loss.autoscale(enable=True)
+    _race_runs(result, ax_path, ax_loss)
+    _race_loss_limits(result, ax_loss)
+    fig._descent_title.set_text(result.summary)
 
 
 #: The widget's groups of optimizers (a static page cannot offer every subset).
@@ -281,6 +309,8 @@ def race_widget() -> Widget:
         figsize=(7.5, 3.3),
         title="The optimizer race: each method at its own tuned learning rate, times a common factor",
         style=course_style(),
+        update=update_race,  # the frames of one function and group share the contours
+        reuse_key=lambda r: (r.function, r.methods, "\n" in r.summary),
     )
 
 
@@ -414,8 +444,8 @@ def _log_axis(ax) -> None:
     plain_log_axis(ax.yaxis, numticks=4)
 
 
-def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: str = "") -> None:
-    """Plain-text labels, few ticks, the title (the same layout as chapter 01's widgets)."""
+def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: str = ""):
+    """Plain-text labels, few ticks, the title (the same layout as chapter 01's widgets); returns the title."""
     if xlabel_left:
         ax_left.set_xlabel(xlabel_left)
         _log_axis(ax_left)
@@ -429,5 +459,6 @@ def _finish(fig, ax_left, ax_right, title: str, right_ylabel: str, xlabel_left: 
     ax_right.set_ylabel(right_ylabel)
     _log_axis(ax_right)
     ax_right.xaxis.set_major_locator(ticker.MaxNLocator(3, integer=True))
-    fig.suptitle(title, fontsize="small")
+    text = fig.suptitle(title, fontsize="small")
     fig.subplots_adjust(left=0.09, right=0.975, bottom=0.15, top=0.86 if "\n" in title else 0.88, wspace=0.3)
+    return text
