@@ -127,19 +127,39 @@ def draw_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
     f = _quadratic()
     ax_path, ax_z = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.25, 1)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID)
-    plotting.path(ax_path, run.path, markersize=1.5, color=plotting.COLORS[0])
+    fig._descent_contour_lines = len(ax_path.lines)  # the minimum's mark; the path comes after
     ax_path.set_xlim(f.xlim)
     ax_path.set_ylim(f.ylim)
     ax_path.set_aspect("equal")
     ax_path.set_xlabel("θ₁")
     ax_path.set_ylabel("θ₂", labelpad=0)
+    ax_z.set_aspect("equal")
+    ax_z.axhline(0, color="0.85", lw=0.6, zorder=0)
+    ax_z.axvline(0, color="0.85", lw=0.6, zorder=0)
+    fig._descent_axis_lines = len(ax_z.lines)
+    ax_z.set_xlabel("Re z")
+    ax_z.set_ylabel("Im z", labelpad=0)
+    for ax in (ax_path, ax_z):
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(3))
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(3))
+    fig._descent_title = fig.suptitle("", fontsize="medium")
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.83, wspace=0.22)
+    _momentum_quadratic_frame(run, fig)
+
+
+def _momentum_quadratic_frame(run: MomentumQuadraticRun, fig) -> None:
+    """What changes from frame to frame: the path and its title (left), the eigenvalues, the
+    circle of radius √μ, the window, the legend and the title (right), the figure's title."""
+    from lib import plotting
+
+    ax_path, ax_z = fig.axes[:2]
+    plotting.path(ax_path, run.path, markersize=1.5, color=plotting.COLORS[0])
     ax_path.set_title(
         f"‖θ_t − θ*‖ = {run.errors[-1]:.1e} after {len(run.path) - 1} steps"
         if np.isfinite(run.errors[-1])
         else "the path leaves the picture",
         fontsize="small",
     )
-
     angle = np.linspace(0, 2 * np.pi, 200)
     ax_z.plot(np.cos(angle), np.sin(angle), color="0.3", lw=1.0, label="|z| = 1")
     if run.momentum > 0:
@@ -153,11 +173,6 @@ def draw_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
     lim = max(1.25, min(3.0, float(np.abs(run.roots).max()) * 1.1))
     ax_z.set_xlim(-lim, lim)
     ax_z.set_ylim(-lim, lim)
-    ax_z.set_aspect("equal")
-    ax_z.axhline(0, color="0.85", lw=0.6, zorder=0)
-    ax_z.axvline(0, color="0.85", lw=0.6, zorder=0)
-    ax_z.set_xlabel("Re z")
-    ax_z.set_ylabel("Im z", labelpad=0)
     ax_z.set_title(f"eigenvalues z: largest |z| = {run.predicted_rate:.3f}", fontsize="small")
     ax_z.legend(
         loc="upper right",
@@ -168,11 +183,17 @@ def draw_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
         labelspacing=0.25,
         bbox_to_anchor=(1.0, 1.0),
     )
-    for ax in (ax_path, ax_z):
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(3))
-        ax.yaxis.set_major_locator(ticker.MaxNLocator(3))
-    fig.suptitle(run.summary, fontsize="medium")
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.83, wspace=0.22)
+    fig._descent_title.set_text(run.summary)
+
+
+def update_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
+    """Turn a figure of :func:`draw_momentum_quadratic_run` into another frame: the parts that
+    :func:`_momentum_quadratic_frame` draws are removed and drawn again; the contours stay."""
+    ax_path, ax_z = fig.axes[:2]
+    for line in ax_path.lines[fig._descent_contour_lines :] + ax_z.lines[fig._descent_axis_lines :]:
+        line.remove()
+    ax_z.get_legend().remove()
+    _momentum_quadratic_frame(run, fig)
 
 
 def _optimal_label(value, optimal) -> str:
@@ -198,6 +219,8 @@ def quadratic_momentum_widget() -> Widget:
         figsize=(7.5, 3.4),
         title="Momentum on a quadratic (κ = 25): the path and the iteration-matrix eigenvalues",
         style=course_style(),
+        update=update_momentum_quadratic_run,  # the frames share the contours
+        reuse_key=lambda run: "one figure",
     )
 
 
@@ -257,13 +280,30 @@ def draw_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
     f = functions.rosenbrock()
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.1)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID)
-    for (name, path), color in zip(run.paths.items(), plotting.COLORS):
-        plotting.path(ax_path, path, markersize=1.0, color=color, label=name)
-        plotting.loss_curve(ax_loss, np.where(run.losses[name] > 0, run.losses[name], np.nan), color=color, label=name)
+    fig._descent_contour_lines = len(ax_path.lines)  # the minimum's mark; the paths come after
+    _nesterov_runs(run, ax_path, ax_loss)
     ax_path.set_xlim(f.xlim)
     ax_path.set_ylim(f.ylim)
     ax_path.set_xlabel("θ₁")
     ax_path.set_ylabel("θ₂", labelpad=0)
+    _nesterov_loss_axis(run, ax_loss)
+    ax_path.xaxis.set_major_locator(ticker.MaxNLocator(3))
+    ax_path.yaxis.set_major_locator(ticker.MaxNLocator(3))
+    fig._descent_title = fig.suptitle(run.summary, fontsize="medium")
+    fig.subplots_adjust(left=0.08, right=0.965, bottom=0.16, top=0.87, wspace=0.28)
+
+
+def _nesterov_runs(run: NesterovRosenbrockRun, ax_path, ax_loss) -> None:
+    from lib import plotting
+
+    for (name, path), color in zip(run.paths.items(), plotting.COLORS):
+        plotting.path(ax_path, path, markersize=1.0, color=color, label=name)
+        plotting.loss_curve(ax_loss, np.where(run.losses[name] > 0, run.losses[name], np.nan), color=color, label=name)
+
+
+def _nesterov_loss_axis(run: NesterovRosenbrockRun, ax_loss) -> None:
+    """The loss axis after its curves (``loss_curve`` sets its scale and labels): labels,
+    range, ticks and legend."""
     ax_loss.set_xlabel("step t")
     ax_loss.set_ylabel("f(θ_t) − f*")
     finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in run.losses.values()])
@@ -273,11 +313,21 @@ def draw_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
     if ax_loss.get_yscale() == "log":
         plain_log_axis(ax_loss.yaxis, numticks=5)
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
-    ax_path.xaxis.set_major_locator(ticker.MaxNLocator(3))
-    ax_path.yaxis.set_major_locator(ticker.MaxNLocator(3))
     ax_loss.legend(loc="lower left", fontsize="small", frameon=False)
-    fig.suptitle(run.summary, fontsize="medium")
-    fig.subplots_adjust(left=0.08, right=0.965, bottom=0.16, top=0.87, wspace=0.28)
+
+
+def update_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
+    """Turn a figure of :func:`draw_nesterov_rosenbrock_run` into another frame: the paths, the
+    curves, the loss range and the title are drawn again; the contours and axes stay."""
+    ax_path, ax_loss = fig.axes[:2]
+    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
+        line.remove()
+    ax_loss.get_legend().remove()
+    ax_loss.relim()
+    ax_loss.autoscale(enable=True, axis="y")
+    _nesterov_runs(run, ax_path, ax_loss)
+    _nesterov_loss_axis(run, ax_loss)
+    fig._descent_title.set_text(run.summary)
 
 
 def rosenbrock_nesterov_widget() -> Widget:
@@ -297,4 +347,6 @@ def rosenbrock_nesterov_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Momentum and Nesterov in Rosenbrock's valley",
         style=course_style(),
+        update=update_nesterov_rosenbrock_run,  # the frames share the contours and the legend
+        reuse_key=lambda run: tuple(run.paths),
     )
