@@ -143,11 +143,20 @@ def draw_quadratic_run(run: QuadraticRun, fig) -> None:
     f = _quadratic(run.kappa)
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.25)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID)
-    plotting.path(ax_path, run.path, label="GD", markersize=1.5)
+    fig._descent_contour_lines = len(ax_path.lines)  # the minimum's mark; the path comes after
     ax_path.set_xlim(f.xlim)
     ax_path.set_ylim(f.ylim)
     ax_path.set_aspect("equal")
+    _quadratic_frame(run, fig)
 
+
+def _quadratic_frame(run: QuadraticRun, fig) -> None:
+    """What changes from frame to frame (same κ): the path, the curves, the loss range, the
+    legend and the layout of :func:`_finish` (``loss_curve`` resets the loss axis)."""
+    from lib import plotting
+
+    ax_path, ax_loss = fig.axes[:2]
+    plotting.path(ax_path, run.path, label="GD", markersize=1.5)
     steps = np.arange(len(run.losses))
     positive = run.losses > 0
     plotting.loss_curve(ax_loss, np.where(positive, run.losses, np.nan), label="f(θ_t) − f*")
@@ -167,6 +176,27 @@ def draw_quadratic_run(run: QuadraticRun, fig) -> None:
         ax_loss.set_ylim(max(finite.min(), 1e-12) / 3, finite.max() * 3)
     ax_loss.legend(loc="upper left" if run.diverged else "upper right", fontsize="small", frameon=False)
     _finish(fig, ax_path, ax_loss, run.summary)
+
+
+def update_quadratic_run(run: QuadraticRun, fig) -> None:
+    """Turn a figure of :func:`draw_quadratic_run` (same κ) into another frame: what
+    :func:`_quadratic_frame` draws is removed and drawn again; the contours stay."""
+    _clear_runs(fig)
+    _quadratic_frame(run, fig)
+
+
+def _clear_runs(fig) -> None:
+    """Remove the runs of a frame (every line after the contours' marks, the loss curves, the
+    legend) and let the loss axis scale to the next frame's curves alone."""
+    ax_path, ax_loss = fig.axes[:2]
+    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
+        line.remove()
+    if ax_loss.get_legend() is not None:
+        ax_loss.get_legend().remove()
+    ax_loss.relim()
+    ax_loss.autoscale(enable=True)
+    for ax in (ax_path, ax_loss):
+        ax.set_prop_cycle(None)  # the next line takes the first colour again, as on a new figure
 
 
 def quadratic_learning_rate_widget() -> Widget:
@@ -189,6 +219,8 @@ def quadratic_learning_rate_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Gradient descent on a quadratic: the learning rate against the curvature",
         style=course_style(),
+        update=update_quadratic_run,  # the frames of one κ share the contours
+        reuse_key=lambda run: run.kappa,
     )
 
 
@@ -264,10 +296,23 @@ def draw_rosenbrock_run(run: RosenbrockRun, fig) -> None:
     f = functions.rosenbrock()
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.1)})
     plotting.contour(ax_path, f, n=CONTOUR_GRID)
-    plotting.path(ax_path, run.path, label="GD", markersize=1.5)
+    fig._descent_contour_lines = len(ax_path.lines)
     ax_path.set_xlim(f.xlim)
     ax_path.set_ylim(f.ylim)
+    _rosenbrock_frame(run, fig)
 
+
+def update_rosenbrock_run(run: RosenbrockRun, fig) -> None:
+    """Turn a figure of :func:`draw_rosenbrock_run` into another frame (the contours stay)."""
+    _clear_runs(fig)
+    _rosenbrock_frame(run, fig)
+
+
+def _rosenbrock_frame(run: RosenbrockRun, fig) -> None:
+    from lib import plotting
+
+    ax_path, ax_loss = fig.axes[:2]
+    plotting.path(ax_path, run.path, label="GD", markersize=1.5)
     plotting.loss_curve(ax_loss, np.where(run.losses > 0, run.losses, np.nan))
     if run.diverged_at is not None:  # the last finite losses reach 1e100 and beyond
         ax_loss.set_ylim(np.nanmin(run.losses[run.losses > 0]) / 10, 1e6)
@@ -290,6 +335,8 @@ def rosenbrock_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Gradient descent in Rosenbrock's valley",
         style=course_style(),
+        update=update_rosenbrock_run,  # the frames share the contours
+        reuse_key=lambda run: "one figure",
     )
 
 
