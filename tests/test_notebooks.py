@@ -362,3 +362,25 @@ def test_a_figure_typed_into_a_real_chapter_is_caught():
     problems = typed_figures(nb)
     assert any("'1500'" in p for p in problems), problems  # lambda_max at the start, printed
     assert any("'2500'" in p for p in problems), problems  # the local condition number, glued
+
+
+def test_the_execution_cache_is_keyed_on_lib_too(tmp_path, monkeypatch):
+    """jupyter-cache keys a lesson on its cells only; tools/execute_notebooks.py also fingerprints
+    lib/ (and _config.yml) and runs every lesson again when the fingerprint changes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("execute_notebooks", ROOT / "tools" / "execute_notebooks.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    (tmp_path / "lib" / "widgets").mkdir(parents=True)
+    (tmp_path / "lib" / "a.py").write_text("x = 1\n")
+    (tmp_path / "lib" / "widgets" / "b.py").write_text("y = 1\n")
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    before = tool.lib_hash()
+    (tmp_path / "lib" / "widgets" / "b.py").write_text("y = 2\n")
+    changed = tool.lib_hash()
+    (tmp_path / "lib" / "widgets" / "b.py").write_text("y = 1\n")
+    assert changed != before and tool.lib_hash() == before
+    (tmp_path / "_config.yml").write_text("title: u\n")
+    assert tool.lib_hash() != before

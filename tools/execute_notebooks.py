@@ -22,6 +22,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "_build" / ".jupyter_cache"
+#: The fingerprint of the library the cached notebooks ran with (jupyter-cache keys a notebook on
+#: its own cells only, so a change in lib/ would otherwise leave stale outputs and pages).
+LIB_STAMP = ROOT / "_build" / ".lib-hash"
+BOOK_OK = ROOT / "_build" / ".book-ok"  # the Makefile's stamp of a passing build (see `make book`)
+
+
+def lib_hash() -> str:
+    """SHA-256 over every file of ``lib/`` (paths and contents) and ``_config.yml``."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "lib").rglob("*.py")) + [ROOT / "_config.yml"]:
+        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def _timeout() -> int:
@@ -68,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     from jupyter_cache import get_cache
 
     cache = get_cache(str(CACHE))
+    fingerprint = lib_hash()
+    if LIB_STAMP.exists() and LIB_STAMP.read_text() != fingerprint:
+        print("execute_notebooks: lib/ or _config.yml changed since the cached runs: running every notebook again")
+        cache.clear_cache()
+        cache = get_cache(str(CACHE))
+        BOOK_OK.unlink(missing_ok=True)  # and the build rewrites every page (make book: --all)
+    LIB_STAMP.write_text(fingerprint)
     todo = []
     for p in paths:
         import nbformat
