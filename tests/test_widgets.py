@@ -139,7 +139,17 @@ REUSING = _reusing_widgets()
 
 
 def test_some_widgets_reuse_figures():
-    assert {f.__name__ for f in REUSING} >= {"race_widget"}
+    found = {f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}" for f in REUSING}
+    assert found >= {
+        "adaptive.race_widget",
+        "autodiff.step_size_widget",
+        "compare.race_widget",
+        "gradient_descent.quadratic_learning_rate_widget",
+        "gradient_descent.rosenbrock_widget",
+        "momentum.quadratic_momentum_widget",
+        "momentum.rosenbrock_nesterov_widget",
+        "sgd.digits_widget",
+    }
 
 
 @pytest.mark.parametrize("make", REUSING, ids=lambda f: f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}")
