@@ -397,6 +397,17 @@ def draw_effective_steps(data: EffectiveSteps, fig) -> None:
     """Left: effective step per coordinate (solid θ₁, dashed θ₂) on a log scale, with GD's
     stability limit 2/λ_max; right: f(θ_t) − f*."""
     ax_step, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.2, 1)})
+    _effective_step_curves(data, ax_step, ax_loss)
+    ax_step.set_yscale("log")
+    ax_loss.set_yscale("log")
+    _effective_step_limits(data, ax_loss)
+    ax_step.set_ylabel("effective step η/(√v+ε)")
+    fig._descent_title = _finish(
+        fig, ax_step, ax_loss, _effective_step_title(data), "f(θ_t) − f*", xlabel_left="update t"
+    )
+
+
+def _effective_step_curves(data: EffectiveSteps, ax_step, ax_loss) -> None:
     t = np.arange(1, len(next(iter(data.steps.values()))) + 1)
     for name in STEP_METHODS:
         color = METHOD_STYLES[name]["color"]
@@ -404,20 +415,31 @@ def draw_effective_steps(data: EffectiveSteps, fig) -> None:
         ax_step.plot(t, data.steps[name][:, 1], color=color, lw=1.5, linestyle="--")
         ax_loss.plot(np.where(data.gaps[name] > 0, data.gaps[name], np.nan), color=color, lw=1.5)
     ax_step.axhline(data.gd_limit, color="0.4", lw=1, linestyle=":", label="GD limit 2/λ_max")
-    ax_step.set_yscale("log")
-    ax_loss.set_yscale("log")
+    ax_step.legend(loc="upper right", fontsize="x-small", frameon=False)
+
+
+def _effective_step_limits(data: EffectiveSteps, ax_loss) -> None:
     top = max(float(g[0]) for g in data.gaps.values())
     ax_loss.set_ylim(1e-16, top * 10)  # below 1e-16 the differences are rounding
-    ax_step.legend(loc="upper right", fontsize="x-small", frameon=False)
-    ax_step.set_ylabel("effective step η/(√v+ε)")
-    _finish(
-        fig,
-        ax_step,
-        ax_loss,
-        data.summary + "\nsolid: θ₁ (curvature 1), dashed: θ₂ (curvature κ)",
-        "f(θ_t) − f*",
-        xlabel_left="update t",
-    )
+
+
+def _effective_step_title(data: EffectiveSteps) -> str:
+    return data.summary + "\nsolid: θ₁ (curvature 1), dashed: θ₂ (curvature κ)"
+
+
+def update_effective_steps(data: EffectiveSteps, fig) -> None:
+    """Turn a figure of :func:`draw_effective_steps` into another frame: the curves, the legend,
+    both axes' ranges and the title change; the axes, their scales and labels stay."""
+    ax_step, ax_loss = fig.axes[:2]
+    for ax in (ax_step, ax_loss):
+        for line in ax.lines[:]:
+            line.remove()
+        ax.relim()  # the data limits of the new curves only
+        ax.autoscale(enable=True)
+    ax_step.get_legend().remove()
+    _effective_step_curves(data, ax_step, ax_loss)
+    _effective_step_limits(data, ax_loss)
+    fig._descent_title.set_text(_effective_step_title(data))
 
 
 def effective_step_widget() -> Widget:
@@ -433,6 +455,8 @@ def effective_step_widget() -> Widget:
         figsize=(7.5, 3.3),
         title="Per-coordinate step sizes on ½(θ₁² + κθ₂²), η = 0.01 for all three",
         style=course_style(),
+        update=update_effective_steps,  # every frame has the same axes
+        reuse_key=lambda data: "one figure",
     )
 
 
