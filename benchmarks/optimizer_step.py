@@ -1,9 +1,10 @@
 """Time one optimizer step of every named optimizer of lib.optim against torch.optim.
 
-Usage (from the repository root, with a Python that has torch; it imports lib from this tree)::
+Usage (from the repository root, with a Python that has torch, e.g. the .venv-golden of `make golden`;
+it imports lib from this tree)::
 
-    /work/golden-venv/bin/python benchmarks/optimizer_step.py            # everything (~5 min)
-    /work/golden-venv/bin/python benchmarks/optimizer_step.py --only adam,sgd --no-scale
+    .venv-golden/bin/python benchmarks/optimizer_step.py            # everything (~5 min)
+    .venv-golden/bin/python benchmarks/optimizer_step.py --only adam,sgd --no-scale
 
 One *step* is ``tx.update(grads, state, params)`` followed by ``apply_updates`` for lib, and
 ``opt.step()`` (in place) for torch, with the gradient already computed. Both single-threaded

@@ -20,7 +20,7 @@ Layout of ``tests/data/large_batch_optax.npz`` (``np.load(path, allow_pickle=Fal
 
 Run it with the golden environment (``make golden`` runs every ``record_*.py``)::
 
-    /work/golden-venv/bin/python tests/golden/record_large_batch.py
+    .venv-golden/bin/python tests/golden/record_large_batch.py
 """
 
 from __future__ import annotations

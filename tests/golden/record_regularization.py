@@ -40,7 +40,7 @@ training steps' batches ``x/<t>``, ``y/<t>`` the cross-entropy ``loss/<t>``, the
 ``grad/<t>/<key>`` and the running statistics ``running_mean<l>/<t>``, ``running_var<l>/<t>``
 (no optimizer step: the same parameters), then ``eval_x`` and the eval-mode ``eval_logits``.
 
-Run: ``/work/golden-venv/bin/python tests/golden/record_regularization.py`` (or ``make golden``).
+Run: ``.venv-golden/bin/python tests/golden/record_regularization.py`` (or ``make golden``).
 The script refuses any torch other than 2.13.
 """
 

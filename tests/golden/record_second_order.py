@@ -24,7 +24,7 @@ Runs are kept short enough that floating-point differences stay below 1e-11: tor
 ``p.add_(d, alpha=t)`` is a fused multiply-add and its BLAS ``dot`` sums in its own order,
 so the last bits differ from NumPy's ``x + t * d`` and ``x @ y``, and on Rosenbrock the
 iteration amplifies such differences by about ten per ten evaluations.
-Run with ``make golden`` or ``/work/golden-venv/bin/python tests/golden/record_second_order.py``.
+Run with ``make golden`` or ``.venv-golden/bin/python tests/golden/record_second_order.py``.
 """
 
 from __future__ import annotations
