@@ -216,25 +216,14 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     """Left: contours with the SGD path and the GD path; right: L(θ_t) − L* against t."""
     from lib import plotting
 
-    p = least_squares_problem()
-    f = p.objective
+    f = least_squares_problem().objective
     ax_path, ax_loss = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.15)})
-    plotting.contour(ax_path, f, n=CONTOUR_GRID, log=False, levels=12)
-    plotting.path(ax_path, run.gd_path, color="0.55", markersize=0, end=False, start=False, label="full batch (GD)")
-    plotting.path(
-        ax_path, run.path, color=plotting.COLORS[1], markersize=1.2, label=f"mini-batch, B = {run.batch_size}"
-    )
+    plotting.contour(ax_path, f, n=CONTOUR_GRID, log=False, levels=12)  # sets the path axes' limits
+    fig._descent_contour_lines = len(ax_path.lines)  # the minimum's mark; the paths come after
+    _batch_noise_runs(run, ax_path, ax_loss)
     ax_path.set_aspect("equal")
-    ax_path.legend(loc="lower right", fontsize="x-small", frameon=True)
-
-    t = np.arange(len(run.losses))
-    ax_loss.plot(t, run.gd_losses, color="0.55", lw=1.2, label="full batch (GD)")
-    ax_loss.plot(t, run.losses, color=plotting.COLORS[1], lw=1.0, label=f"B = {run.batch_size}")
-    if math.isfinite(run.floor) and run.floor > 0:
-        ax_loss.axhline(run.floor, color=plotting.COLORS[0], ls="--", lw=1.2, label="predicted noise floor")
     ax_loss.set_yscale("log")
     ax_loss.set_ylim(1e-6, 20)
-    ax_loss.legend(loc="upper right", fontsize="x-small", frameon=True)
     ax_path.set_xlabel("θ₁")
     ax_path.set_ylabel("θ₂", labelpad=0)
     ax_path.xaxis.set_major_locator(ticker.MaxNLocator(3))
@@ -243,8 +232,41 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     ax_loss.set_ylabel("L(θ_t) − L*")
     plain_log_axis(ax_loss.yaxis, numticks=5)
     ax_loss.xaxis.set_major_locator(ticker.MaxNLocator(4, integer=True))
-    fig.suptitle(run.summary, fontsize="medium")
+    fig._descent_title = fig.suptitle(run.summary, fontsize="medium")
     fig.subplots_adjust(left=0.08, right=0.97, bottom=0.16, top=0.87, wspace=0.25)
+
+
+def _batch_noise_runs(run: BatchNoiseRun, ax_path, ax_loss) -> None:
+    """The two paths (left), the two loss curves and the predicted floor (right), the legends."""
+    from lib import plotting
+
+    plotting.path(ax_path, run.gd_path, color="0.55", markersize=0, end=False, start=False, label="full batch (GD)")
+    plotting.path(
+        ax_path, run.path, color=plotting.COLORS[1], markersize=1.2, label=f"mini-batch, B = {run.batch_size}"
+    )
+    ax_path.legend(loc="lower right", fontsize="x-small", frameon=True)
+    t = np.arange(len(run.losses))
+    ax_loss.plot(t, run.gd_losses, color="0.55", lw=1.2, label="full batch (GD)")
+    ax_loss.plot(t, run.losses, color=plotting.COLORS[1], lw=1.0, label=f"B = {run.batch_size}")
+    if math.isfinite(run.floor) and run.floor > 0:
+        ax_loss.axhline(run.floor, color=plotting.COLORS[0], ls="--", lw=1.2, label="predicted noise floor")
+    ax_loss.legend(loc="upper right", fontsize="x-small", frameon=True)
+
+
+def update_batch_noise_run(run: BatchNoiseRun, fig) -> None:
+    """Turn a figure of :func:`draw_batch_noise_run` into another frame: the paths, the curves,
+    the legends, the loss axis's range and the title change; the contours, the path axes' limits
+    (set by the contours) and the labels stay."""
+    ax_path, ax_loss = fig.axes[:2]
+    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
+        line.remove()
+    for ax in (ax_path, ax_loss):
+        ax.get_legend().remove()
+    ax_loss.relim()  # the data limits of the new curves only
+    ax_loss.autoscale(enable=True)
+    _batch_noise_runs(run, ax_path, ax_loss)
+    ax_loss.set_ylim(1e-6, 20)
+    fig._descent_title.set_text(run.summary)
 
 
 def batch_noise_widget() -> Widget:
@@ -261,6 +283,8 @@ def batch_noise_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Mini-batch SGD on least squares: the batch size sets the noise",
         style=course_style(),
+        update=update_batch_noise_run,  # every frame has the same contours and axes
+        reuse_key=lambda run: "one figure",
     )
 
 
