@@ -111,18 +111,43 @@ def design_schedule(schedule: str = "cosine", lr: float = 0.5) -> ScheduleDesign
 def draw_design(d: ScheduleDesign, fig) -> None:
     """Left: the schedule with its phase boundaries; right: the loss, with constant lr in grey."""
     ax_lr, ax_loss = fig.subplots(1, 2)
+    ax_loss.set_yscale("log")
+    _design_curves(d, ax_lr, ax_loss)
+    ax_lr.set(xlabel="update t", ylabel="learning rate η_t")
+    ax_loss.set(xlabel="update t", ylabel="f(θ_t)")
+    plain_log_axis(ax_loss.yaxis)  # plain-text decades, no minor ticks: a cheaper frame
+    fig._descent_title = fig.suptitle(_design_title(d), fontsize=10)
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.35)
+
+
+def _design_curves(d: ScheduleDesign, ax_lr, ax_loss) -> None:
+    """The schedule, its phase boundaries and its range (left); both losses and the legend (right)."""
     ax_lr.plot(d.lrs, color="#0072B2", lw=1.6)
     for b in d.boundaries:
         if 0 < b < DESIGN_STEPS:
             ax_lr.axvline(b, color="0.5", ls=":", lw=0.9)
-    ax_lr.set(xlabel="update t", ylabel="learning rate η_t", ylim=(0, 1.05 * max(d.lr, d.lrs.max())))
-    ax_loss.semilogy(d.constant_loss, color="0.6", lw=1.0, label=f"constant η = {d.lr:g}")
-    ax_loss.semilogy(d.loss, color="#D55E00", lw=1.3, label=d.name)
-    ax_loss.set(xlabel="update t", ylabel="f(θ_t)")
-    plain_log_axis(ax_loss.yaxis)  # plain-text decades, no minor ticks: a cheaper frame
+    ax_lr.set_ylim(0, 1.05 * max(d.lr, d.lrs.max()))
+    ax_loss.plot(d.constant_loss, color="0.6", lw=1.0, label=f"constant η = {d.lr:g}")
+    ax_loss.plot(d.loss, color="#D55E00", lw=1.3, label=d.name)
     ax_loss.legend(fontsize="x-small", frameon=False, loc="upper right")
-    fig.suptitle(f"{d.name}: final loss {d.final:.3g} (constant: {d.constant_final:.3g})", fontsize=10)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.35)
+
+
+def _design_title(d: ScheduleDesign) -> str:
+    return f"{d.name}: final loss {d.final:.3g} (constant: {d.constant_final:.3g})"
+
+
+def update_design(d: ScheduleDesign, fig) -> None:
+    """Turn a figure of :func:`draw_design` into another frame: the curves, the boundaries, the
+    legend, the ranges and the title change; the axes and their labels stay."""
+    ax_lr, ax_loss = fig.axes[:2]
+    for ax in (ax_lr, ax_loss):
+        for line in ax.lines[:]:
+            line.remove()
+        ax.relim()  # the data limits of the new curves only
+        ax.autoscale(enable=True)
+    ax_loss.get_legend().remove()
+    _design_curves(d, ax_lr, ax_loss)
+    fig._descent_title.set_text(_design_title(d))
 
 
 def schedule_designer_widget() -> Widget:
@@ -137,6 +162,8 @@ def schedule_designer_widget() -> Widget:
         figsize=(8.0, 3.2),
         title="SGD on a noisy quadratic (curvatures 1 and 0.05), 300 updates",
         style=course_style(),
+        update=update_design,  # every frame has the same axes
+        reuse_key=lambda d: "one figure",
     )
 
 
