@@ -257,19 +257,42 @@ def draw_clip_run(r: ClipRun, fig) -> None:
         cmap="viridis",
         interpolation="nearest",
     )
+    ax_loss.set_yscale("log")
+    _clip_curves(r, ax_path, ax_loss)
+    ax_path.set(xlabel="w (recurrent weight)", ylabel="u (input weight)", xlim=(0.6, 1.12), ylim=(-1.5, 1.5))
+    ax_loss.set(xlabel="update t")
+    plain_log_axis(ax_loss.yaxis)
+    fig._descent_title = fig.suptitle(_clip_title(r), fontsize=10)
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.25)
+
+
+def _clip_curves(r: ClipRun, ax_path, ax_loss) -> None:
+    """The path (left, inside the picture); the loss, the gradient norm and the legend (right)."""
     p = r.path[np.all(np.isfinite(r.path), axis=1)]
     p = p[(p[:, 0] > 0.55) & (p[:, 0] < 1.15) & (np.abs(p[:, 1]) < 1.6)]
     ax_path.plot(p[:, 0], p[:, 1], ".-", color="white", ms=2, lw=0.8)
-    ax_path.set(xlabel="w (recurrent weight)", ylabel="u (input weight)", xlim=(0.6, 1.12), ylim=(-1.5, 1.5))
-    ax_loss.semilogy(r.loss, color="#D55E00", lw=1.3, label="loss")
-    ax_loss.semilogy(r.grad_norm, color="#0072B2", lw=1.0, ls="--", label="‖g‖ before clipping")
-    ax_loss.set(xlabel="update t")
-    plain_log_axis(ax_loss.yaxis)
+    ax_loss.plot(r.loss, color="#D55E00", lw=1.3, label="loss")
+    ax_loss.plot(r.grad_norm, color="#0072B2", lw=1.0, ls="--", label="‖g‖ before clipping")
     ax_loss.legend(fontsize="x-small", frameon=False)
+
+
+def _clip_title(r: ClipRun) -> str:
     what = "no clipping" if r.method == "none" else f"clip by {r.method} at {r.threshold:g}"
     end = "diverged" if r.diverged else f"final loss {r.loss[-1]:.2g}"
-    fig.suptitle(f"{what}: {end}", fontsize=10)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.17, top=0.86, wspace=0.25)
+    return f"{what}: {end}"
+
+
+def update_clip_run(r: ClipRun, fig) -> None:
+    """Turn a figure of :func:`draw_clip_run` into another frame: the path, the curves, the
+    legend, the loss axis's range and the title change; the picture of the loss stays."""
+    ax_path, ax_loss = fig.axes[:2]
+    for line in ax_path.lines[:] + ax_loss.lines[:]:
+        line.remove()
+    ax_loss.get_legend().remove()
+    ax_loss.relim()  # the data limits of the new curves only
+    ax_loss.autoscale(enable=True)
+    _clip_curves(r, ax_path, ax_loss)
+    fig._descent_title.set_text(_clip_title(r))
 
 
 def clipping_widget() -> Widget:
@@ -285,4 +308,6 @@ def clipping_widget() -> Widget:
         figsize=(8.0, 3.2),
         title="SGD (η = 0.02) on h_t = w h_{t-1} + u x_t, T = 40",
         style=course_style(),
+        update=update_clip_run,  # every frame has the same picture of the loss
+        reuse_key=lambda r: "one figure",
     )
