@@ -149,6 +149,7 @@ def test_some_widgets_reuse_figures():
         "gradient_descent.rosenbrock_widget",
         "momentum.quadratic_momentum_widget",
         "momentum.rosenbrock_nesterov_widget",
+        "regularization.dropout_widget",
         "schedules.clipping_widget",
         "schedules.schedule_designer_widget",
         "sgd.batch_noise_widget",

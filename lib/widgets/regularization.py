@@ -145,26 +145,49 @@ def dropout_fit(p: float = 0.5, n: int = 40) -> DropoutFit:
 def draw_dropout_fit(d: DropoutFit, fig) -> None:
     """Left: the data, the true function and the fit; right: training and validation error vs p."""
     ax_fit, ax_err = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.1, 1)})
+    ax_err.set_yscale("log")
+    _dropout_curves(d, ax_fit, ax_err)
+    ax_fit.set(xlabel="x", ylabel="y")
+    ax_err.set(xlabel="drop probability p", ylabel="mean squared error")
+    plain_log_axis(ax_err.yaxis)  # no minor ticks: a cheaper frame
+    fig._descent_title = fig.suptitle(_dropout_title(d), fontsize="small")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.28)
+
+
+def _dropout_curves(d: DropoutFit, ax_fit, ax_err) -> None:
+    """The truth, the fit and the data (left); the errors against p and the chosen p (right)."""
     ax_fit.plot(d.grid, d.truth, color=GREY, lw=1, linestyle=":", label="true function")
     ax_fit.plot(d.grid, d.fit, color=BLUE, lw=1.6, label="fit (eval mode)")
     ax_fit.plot(d.x, d.y, "o", color="black", ms=3.5, label=f"{d.n} training points")
     ax_fit.set_ylim(-2.5, 2.5)
-    ax_fit.set(xlabel="x", ylabel="y")
     ax_fit.legend(loc="lower right", fontsize="x-small", frameon=False)
-    ax_err.semilogy(d.ps, d.train_mse, "o-", color=BLUE, ms=3, label="training")
-    ax_err.semilogy(d.ps, d.val_mse, "s-", color=ORANGE, ms=3, label="validation")
+    ax_err.plot(d.ps, d.train_mse, "o-", color=BLUE, ms=3, label="training")
+    ax_err.plot(d.ps, d.val_mse, "s-", color=ORANGE, ms=3, label="validation")
     ax_err.axvline(d.ps[d.index], color=GREY, lw=1, linestyle="--")
     ax_err.axhline(NOISE**2, color=GREEN, lw=1, linestyle=":", label="noise variance")
-    ax_err.set(xlabel="drop probability p", ylabel="mean squared error")
-    plain_log_axis(ax_err.yaxis)  # no minor ticks: a cheaper frame
     ax_err.legend(loc="upper right", fontsize="x-small", frameon=False)
+
+
+def _dropout_title(d: DropoutFit) -> str:
     gap = d.val_mse[d.index] - d.train_mse[d.index]
-    fig.suptitle(
+    return (
         f"dropout p = {d.ps[d.index]:g}, n = {d.n}: training error {d.train_mse[d.index]:.3f}, "
-        f"validation {d.val_mse[d.index]:.3f} (gap {gap:.3f})",
-        fontsize="small",
+        f"validation {d.val_mse[d.index]:.3f} (gap {gap:.3f})"
     )
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.28)
+
+
+def update_dropout_fit(d: DropoutFit, fig) -> None:
+    """Turn a figure of :func:`draw_dropout_fit` into another frame: the curves, the data, the
+    legends, the ranges and the title change; the axes and their labels stay."""
+    ax_fit, ax_err = fig.axes[:2]
+    for ax in (ax_fit, ax_err):
+        for line in ax.lines[:]:
+            line.remove()
+        ax.get_legend().remove()
+        ax.relim()  # the data limits of the new curves only
+        ax.autoscale(enable=True)
+    _dropout_curves(d, ax_fit, ax_err)
+    fig._descent_title.set_text(_dropout_title(d))
 
 
 def dropout_widget() -> Widget:
@@ -179,6 +202,8 @@ def dropout_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Dropout on 60 random ReLU features: training vs validation error",
         style=course_style(),
+        update=update_dropout_fit,  # every frame has the same axes
+        reuse_key=lambda d: "one figure",
     )
 
 
