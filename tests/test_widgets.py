@@ -333,3 +333,22 @@ def test_rosenbrock_outcomes():
 
 
 # ---------------------------------------------------------------------------- speed
+
+
+def test_clear_curves_keeps_the_first_lines_and_rescales_on_request():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    ax.plot([0, 1], [0, 1], label="kept")
+    ax.plot([0, 10], [0, 10], label="a run")
+    ax.legend()
+    ax.set_xlim(-1, 2)
+    W.clear_curves(ax, keep=1, rescale=False)
+    assert [line.get_label() for line in ax.lines] == ["kept"]
+    assert ax.get_legend() is None and ax.get_xlim() == (-1, 2)  # limits set by the caller stay
+    W.clear_curves(ax)
+    assert len(ax.lines) == 0
+    (line,) = ax.plot([0, 5], [0, 5])
+    assert ax.get_xlim()[1] < 6  # scaled to the new line alone, not to the removed ones
+    (first,) = Figure().subplots().plot([0, 1])
+    assert line.get_color() == first.get_color()  # the colour cycle started again

@@ -52,6 +52,7 @@ __all__ = [
     "render_png",
     "new_figure",
     "precomputed",
+    "clear_curves",
 ]
 
 #: The environment variable that forces a form: ``static`` (the book build) or ``live``.
@@ -282,6 +283,22 @@ def precomputed(compute: Callable[..., Any], controls) -> Callable[..., Any]:
     lookup.__wrapped__ = compute
     lookup.__doc__ = compute.__doc__
     return lookup
+
+
+def clear_curves(ax, *, keep: int = 0, rescale: bool | str = True) -> None:
+    """For a ``Widget.update``: remove the lines of ``ax`` after its first ``keep`` (contours'
+    marks, say) and its legend, and start the colour cycle again, as on a new figure. With
+    ``rescale`` (``True``, or ``"x"`` / ``"y"`` for one axis) the axes then scale to the next
+    frame's lines alone (``relim``, then autoscale); leave it ``False`` where the limits are set
+    (``relim`` counts lines only, not contour sets or images)."""
+    for line in ax.lines[keep:]:
+        line.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if rescale:
+        ax.relim()
+        ax.autoscale(enable=True, axis="both" if rescale is True else rescale)
+    ax.set_prop_cycle(None)
 
 
 def static_frames(widget: Widget, *, dpi: float = 72):

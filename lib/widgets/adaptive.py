@@ -27,7 +27,7 @@ from matplotlib import ticker
 from lib import functions, optim
 from lib.optim import adaptive as transforms
 from lib.plotting import plain_log_axis
-from lib.widgets import Control, Widget, course_style, precomputed
+from lib.widgets import Control, Widget, clear_curves, course_style, precomputed
 
 __all__ = [
     "METHODS",
@@ -261,11 +261,8 @@ def update_race(result: RaceResult, fig) -> None:
     runs, their legend, the loss axis's range and the title are drawn again; the contours,
     the axes and their labels stay."""
     ax_path, ax_loss = fig.axes[:2]
-    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
-        line.remove()
-    ax_loss.get_legend().remove()
-    ax_loss.relim()  # the data limits of the new curves only
-    ax_loss.autoscale(enable=True)
+    clear_curves(ax_path, keep=fig._descent_contour_lines, rescale=False)
+    clear_curves(ax_loss)
     _race_runs(result, ax_path, ax_loss)
     _race_loss_limits(result, ax_loss)
     fig._descent_title.set_text(result.summary)
@@ -431,12 +428,8 @@ def update_effective_steps(data: EffectiveSteps, fig) -> None:
     """Turn a figure of :func:`draw_effective_steps` into another frame: the curves, the legend,
     both axes' ranges and the title change; the axes, their scales and labels stay."""
     ax_step, ax_loss = fig.axes[:2]
-    for ax in (ax_step, ax_loss):
-        for line in ax.lines[:]:
-            line.remove()
-        ax.relim()  # the data limits of the new curves only
-        ax.autoscale(enable=True)
-    ax_step.get_legend().remove()
+    clear_curves(ax_step)
+    clear_curves(ax_loss)
     _effective_step_curves(data, ax_step, ax_loss)
     _effective_step_limits(data, ax_loss)
     fig._descent_title.set_text(_effective_step_title(data))

@@ -20,7 +20,7 @@ from matplotlib import ticker
 from lib import functions, optim
 from lib.plotting import plain_log_axis
 from lib.theory import quadratic_rates
-from lib.widgets import Control, Widget, course_style, precomputed
+from lib.widgets import Control, Widget, clear_curves, course_style, precomputed
 
 __all__ = [
     "QuadraticRun",
@@ -189,14 +189,8 @@ def _clear_runs(fig) -> None:
     """Remove the runs of a frame (every line after the contours' marks, the loss curves, the
     legend) and let the loss axis scale to the next frame's curves alone."""
     ax_path, ax_loss = fig.axes[:2]
-    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
-        line.remove()
-    if ax_loss.get_legend() is not None:
-        ax_loss.get_legend().remove()
-    ax_loss.relim()
-    ax_loss.autoscale(enable=True)
-    for ax in (ax_path, ax_loss):
-        ax.set_prop_cycle(None)  # the next line takes the first colour again, as on a new figure
+    clear_curves(ax_path, keep=fig._descent_contour_lines, rescale=False)
+    clear_curves(ax_loss)
 
 
 def quadratic_learning_rate_widget() -> Widget:

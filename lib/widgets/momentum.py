@@ -22,7 +22,7 @@ from matplotlib import ticker
 from lib import functions, optim
 from lib.plotting import plain_log_axis
 from lib.theory import quadratic_rates
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, clear_curves, course_style
 from lib.widgets.gradient_descent import CONTOUR_GRID
 
 __all__ = [
@@ -190,9 +190,8 @@ def update_momentum_quadratic_run(run: MomentumQuadraticRun, fig) -> None:
     """Turn a figure of :func:`draw_momentum_quadratic_run` into another frame: the parts that
     :func:`_momentum_quadratic_frame` draws are removed and drawn again; the contours stay."""
     ax_path, ax_z = fig.axes[:2]
-    for line in ax_path.lines[fig._descent_contour_lines :] + ax_z.lines[fig._descent_axis_lines :]:
-        line.remove()
-    ax_z.get_legend().remove()
+    clear_curves(ax_path, keep=fig._descent_contour_lines, rescale=False)
+    clear_curves(ax_z, keep=fig._descent_axis_lines, rescale=False)
     _momentum_quadratic_frame(run, fig)
 
 
@@ -320,11 +319,8 @@ def update_nesterov_rosenbrock_run(run: NesterovRosenbrockRun, fig) -> None:
     """Turn a figure of :func:`draw_nesterov_rosenbrock_run` into another frame: the paths, the
     curves, the loss range and the title are drawn again; the contours and axes stay."""
     ax_path, ax_loss = fig.axes[:2]
-    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
-        line.remove()
-    ax_loss.get_legend().remove()
-    ax_loss.relim()
-    ax_loss.autoscale(enable=True, axis="y")
+    clear_curves(ax_path, keep=fig._descent_contour_lines, rescale=False)
+    clear_curves(ax_loss, rescale="y")
     _nesterov_runs(run, ax_path, ax_loss)
     _nesterov_loss_axis(run, ax_loss)
     fig._descent_title.set_text(run.summary)
@@ -347,6 +343,6 @@ def rosenbrock_nesterov_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Momentum and Nesterov in Rosenbrock's valley",
         style=course_style(),
-        update=update_nesterov_rosenbrock_run,  # the frames share the contours and the legend
+        update=update_nesterov_rosenbrock_run,  # the frames share the contours
         reuse_key=lambda run: tuple(run.paths),
     )

@@ -25,7 +25,7 @@ import numpy as np
 
 from lib.optim.proximal import soft_threshold
 from lib.plotting import plain_log_axis
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, clear_curves, course_style
 
 __all__ = [
     "DropoutFit",
@@ -180,12 +180,8 @@ def update_dropout_fit(d: DropoutFit, fig) -> None:
     """Turn a figure of :func:`draw_dropout_fit` into another frame: the curves, the data, the
     legends, the ranges and the title change; the axes and their labels stay."""
     ax_fit, ax_err = fig.axes[:2]
-    for ax in (ax_fit, ax_err):
-        for line in ax.lines[:]:
-            line.remove()
-        ax.get_legend().remove()
-        ax.relim()  # the data limits of the new curves only
-        ax.autoscale(enable=True)
+    clear_curves(ax_fit)
+    clear_curves(ax_err)
     _dropout_curves(d, ax_fit, ax_err)
     fig._descent_title.set_text(_dropout_title(d))
 

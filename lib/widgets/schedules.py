@@ -13,7 +13,7 @@ import numpy as np
 from lib import optim, schedules
 from lib.optim import clipping
 from lib.plotting import plain_log_axis
-from lib.widgets import Control, Widget, course_style, precomputed
+from lib.widgets import Control, Widget, clear_curves, course_style, precomputed
 
 __all__ = [
     "DESIGN_STEPS",
@@ -140,12 +140,8 @@ def update_design(d: ScheduleDesign, fig) -> None:
     """Turn a figure of :func:`draw_design` into another frame: the curves, the boundaries, the
     legend, the ranges and the title change; the axes and their labels stay."""
     ax_lr, ax_loss = fig.axes[:2]
-    for ax in (ax_lr, ax_loss):
-        for line in ax.lines[:]:
-            line.remove()
-        ax.relim()  # the data limits of the new curves only
-        ax.autoscale(enable=True)
-    ax_loss.get_legend().remove()
+    clear_curves(ax_lr)
+    clear_curves(ax_loss)
     _design_curves(d, ax_lr, ax_loss)
     fig._descent_title.set_text(_design_title(d))
 
@@ -286,11 +282,8 @@ def update_clip_run(r: ClipRun, fig) -> None:
     """Turn a figure of :func:`draw_clip_run` into another frame: the path, the curves, the
     legend, the loss axis's range and the title change; the picture of the loss stays."""
     ax_path, ax_loss = fig.axes[:2]
-    for line in ax_path.lines[:] + ax_loss.lines[:]:
-        line.remove()
-    ax_loss.get_legend().remove()
-    ax_loss.relim()  # the data limits of the new curves only
-    ax_loss.autoscale(enable=True)
+    clear_curves(ax_path, rescale=False)  # the limits of the picture
+    clear_curves(ax_loss)
     _clip_curves(r, ax_path, ax_loss)
     fig._descent_title.set_text(_clip_title(r))
 

@@ -22,7 +22,7 @@ from matplotlib import ticker
 from lib import data as datasets
 from lib import functions
 from lib.plotting import plain_log_axis
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, clear_curves, course_style
 
 __all__ = [
     "LeastSquares",
@@ -258,12 +258,8 @@ def update_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     the legends, the loss axis's range and the title change; the contours, the path axes' limits
     (set by the contours) and the labels stay."""
     ax_path, ax_loss = fig.axes[:2]
-    for line in ax_path.lines[fig._descent_contour_lines :] + ax_loss.lines[:]:
-        line.remove()
-    for ax in (ax_path, ax_loss):
-        ax.get_legend().remove()
-    ax_loss.relim()  # the data limits of the new curves only
-    ax_loss.autoscale(enable=True)
+    clear_curves(ax_path, keep=fig._descent_contour_lines, rescale=False)
+    clear_curves(ax_loss)
     _batch_noise_runs(run, ax_path, ax_loss)
     ax_loss.set_ylim(1e-6, 20)
     fig._descent_title.set_text(run.summary)
