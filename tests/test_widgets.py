@@ -142,6 +142,7 @@ def test_some_widgets_reuse_figures():
     found = {f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}" for f in REUSING}
     assert found >= {
         "adaptive.effective_step_widget",
+        "beyond_adam.newton_schulz_widget",
         "adaptive.race_widget",
         "autodiff.step_size_widget",
         "compare.race_widget",

@@ -22,7 +22,7 @@ import numpy as np
 
 from lib import optim
 from lib.plotting import plain_log_axis
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, clear_curves, course_style
 
 __all__ = [
     "NS_COEFFICIENT_SETS",
@@ -100,22 +100,46 @@ def draw_newton_schulz(data: NSSpectrum, fig) -> None:
     """Left: the iterated polynomial on [0, 1] with the input singular values marked; right:
     the singular values before (grey) and after (blue), index by index."""
     ax_map, ax_sv = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.1)})
-    ax_map.semilogx(data.grid, data.curve, color="#0072B2", lw=1.6, label=f"p applied {data.steps}×")
+    ax_map.set_xscale("log")
+    ax_sv.set_yscale("log")
+    _newton_schulz_curves(data, ax_map, ax_sv)
+    ax_map.set(xlabel="σ of G/‖G‖_F", ylabel="σ after k steps")
+    ax_sv.set(xlabel="index i (largest first)", ylabel="σᵢ")
+    for axis in (ax_map.xaxis, ax_sv.yaxis):
+        plain_log_axis(axis)
+    fig._descent_title = fig.suptitle(_newton_schulz_title(data), fontsize="small")
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
+
+
+def _newton_schulz_curves(data: NSSpectrum, ax_map, ax_sv) -> None:
+    """The map, the identity and the singular values (left); before and after (right); the
+    legends and both axes' ranges."""
+    ax_map.plot(data.grid, data.curve, color="#0072B2", lw=1.6, label=f"p applied {data.steps}×")
     ax_map.plot(data.grid, data.grid, color="0.6", lw=0.8, linestyle=":", label="identity")
     ax_map.axhline(1.0, color="0.4", lw=0.8, linestyle="--")
     ax_map.plot(data.sigma_in, data.sigma_out, "o", color="#D55E00", ms=3, label="singular values")
-    ax_map.set(xlabel="σ of G/‖G‖_F", ylabel="σ after k steps", ylim=(-0.05, 1.6), xlim=(1e-3, 1))
+    ax_map.set(ylim=(-0.05, 1.6), xlim=(1e-3, 1))
     ax_map.legend(fontsize="x-small", frameon=False, loc="upper left")
     idx = np.arange(1, len(data.sigma_in) + 1)
-    ax_sv.semilogy(idx, data.sigma_in, "s", color="0.55", ms=3.5, label="before: G/‖G‖_F")
-    ax_sv.semilogy(idx, np.maximum(data.sigma_out, 1e-6), "o", color="#0072B2", ms=4, label="after Newton–Schulz")
+    ax_sv.plot(idx, data.sigma_in, "s", color="0.55", ms=3.5, label="before: G/‖G‖_F")
+    ax_sv.plot(idx, np.maximum(data.sigma_out, 1e-6), "o", color="#0072B2", ms=4, label="after Newton–Schulz")
     ax_sv.axhline(1.0, color="0.4", lw=0.8, linestyle="--")
-    ax_sv.set(xlabel="index i (largest first)", ylabel="σᵢ", ylim=(1e-3, 3))
+    ax_sv.set_ylim(1e-3, 3)
     ax_sv.legend(fontsize="x-small", frameon=False, loc="lower left")
-    for axis in (ax_map.xaxis, ax_sv.yaxis):
-        plain_log_axis(axis)
-    fig.suptitle(f"k = {data.steps} steps: max |σ − 1| = {data.distance:.2f}", fontsize="small")
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
+
+
+def _newton_schulz_title(data: NSSpectrum) -> str:
+    return f"k = {data.steps} steps: max |σ − 1| = {data.distance:.2f}"
+
+
+def update_newton_schulz(data: NSSpectrum, fig) -> None:
+    """Turn a figure of :func:`draw_newton_schulz` into another frame: the curves, the points,
+    the legends and the title change; the axes, their scales and labels stay."""
+    ax_map, ax_sv = fig.axes[:2]
+    clear_curves(ax_map)
+    clear_curves(ax_sv)
+    _newton_schulz_curves(data, ax_map, ax_sv)
+    fig._descent_title.set_text(_newton_schulz_title(data))
 
 
 def newton_schulz_widget() -> Widget:
@@ -131,6 +155,8 @@ def newton_schulz_widget() -> Widget:
         figsize=(7.5, 3.2),
         title="Newton–Schulz on a 32×16 matrix with singular values from 1 to 1e-2",
         style=course_style(),
+        update=update_newton_schulz,  # every frame has the same axes
+        reuse_key=lambda data: "one figure",
     )
 
 
