@@ -39,6 +39,7 @@ class Resources(HTMLParser):
     def __init__(self):
         super().__init__()
         self.loaded: list[str] = []
+        self.icons: list[str] = []  # without one, the browser asks for /favicon.ico
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -46,6 +47,8 @@ class Resources(HTMLParser):
             self.loaded.append(a["src"])
         if tag == "link" and a.get("rel") in {"stylesheet", "preload"} and a.get("href"):
             self.loaded.append(a["href"])
+        if tag == "link" and a.get("rel") == "icon" and a.get("href"):
+            self.icons.append(a["href"])
 
 
 def test_site_was_built():
@@ -66,6 +69,9 @@ def test_page(page: Path):
     assert mathjax and all("tex-chtml.js" in u for u in mathjax), f"{page.name}: local MathJax not loaded"
     mathjax_file = (page.parent / mathjax[0].split("?")[0]).resolve()
     assert mathjax_file.is_file(), f"{page.name} points MathJax at {mathjax[0]}, which does not exist"
+    assert parser.icons and (page.parent / parser.icons[0].split("?")[0]).resolve().is_file(), (
+        f"{page.name} declares no icon file that exists ({parser.icons}): set html.favicon in _config.yml"
+    )
     assert "application/vnd.jupyter.widget-view+json" not in text, f"{page.name} embeds a dead live widget"
     # A directive MyST could not parse (e.g. a backtick in a backtick fence's title) shows as raw text.
     raw = re.findall(r"[`:]{3,}\{[a-z-]+\}", re.sub(r"<pre.*?</pre>", "", text, flags=re.S))

@@ -72,6 +72,9 @@ def main() -> None:
         page.on(
             "console", lambda m: errors.append(f"{page.url}: console {m.type}: {m.text}") if m.type == "error" else None
         )
+        page.on(  # a console "404" does not say which file: name it
+            "response", lambda r: errors.append(f"{page.url}: HTTP {r.status} for {r.url}") if r.status >= 400 else None
+        )
         for rel in args.pages:
             page.goto(f"http://127.0.0.1:{port}/{rel}", wait_until="networkidle")
             page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
