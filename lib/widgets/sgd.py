@@ -223,7 +223,6 @@ def draw_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     _batch_noise_runs(run, ax_path, ax_loss)
     ax_path.set_aspect("equal")
     ax_loss.set_yscale("log")
-    ax_loss.set_ylim(1e-6, 20)
     ax_path.set_xlabel("θ₁")
     ax_path.set_ylabel("θ₂", labelpad=0)
     ax_path.xaxis.set_major_locator(ticker.MaxNLocator(3))
@@ -250,6 +249,7 @@ def _batch_noise_runs(run: BatchNoiseRun, ax_path, ax_loss) -> None:
     ax_loss.plot(t, run.losses, color=plotting.COLORS[1], lw=1.0, label=f"B = {run.batch_size}")
     if math.isfinite(run.floor) and run.floor > 0:
         ax_loss.axhline(run.floor, color=plotting.COLORS[0], ls="--", lw=1.2, label="predicted noise floor")
+    ax_loss.set_ylim(1e-6, 20)
     ax_loss.legend(loc="upper right", fontsize="x-small", frameon=True)
 
 
@@ -261,7 +261,6 @@ def update_batch_noise_run(run: BatchNoiseRun, fig) -> None:
     clear_curves(ax_path, keep=fig._descent_contour_lines, rescale=False)
     clear_curves(ax_loss)
     _batch_noise_runs(run, ax_path, ax_loss)
-    ax_loss.set_ylim(1e-6, 20)
     fig._descent_title.set_text(run.summary)
 
 
