@@ -82,3 +82,23 @@ def test_eval_params_is_average_not_y():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("name", ["schedule_free_sgd", "schedule_free_adamw"])
+def test_float32_parameters_keep_float32_state_and_follow_the_float64_run(name):
+    # optax's default (state_dtype=None): z and the second moment are in the parameters' dtype
+    tx = getattr(sf, name)(lr=0.1, **({"weight_decay": 0.01} if name == "schedule_free_adamw" else {}))
+    p32 = {k: D[f"problem/init/{k}"].astype(np.float32) for k in KEYS}
+    p64 = {k: v.astype(np.float64) for k, v in p32.items()}
+    s32, s64 = tx.init(p32), tx.init(p64)
+    for t in range(10):
+        g = grad(p64, t)
+        u32, s32 = tx.update({k: v.astype(np.float32) for k, v in g.items()}, s32, p32)
+        u64, s64 = tx.update(g, s64, p64)
+        p32, p64 = optim.apply_updates(p32, u32), optim.apply_updates(p64, u64)
+    for k in KEYS:
+        assert u32[k].dtype == s32.z[k].dtype == p32[k].dtype == np.float32
+        if s32.nu is not None:
+            assert s32.nu[k].dtype == np.float32
+        assert sf.schedule_free_eval_params(s32, p32)[k].dtype == np.float32
+        np.testing.assert_allclose(p32[k], p64[k], rtol=1e-4, atol=1e-5)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from lib.optim._leaves import as_like, float_zeros
 from lib.optim.base import GradientTransformation, check_grads
 from lib.tree import tree_map
 
@@ -65,8 +66,8 @@ def _lr_fn(lr, warmup_steps):
 
 def _schedule_free(lr_fn, b1, weight_lr_power, base_update, adam):
     def init(params):
-        z = tree_map(lambda p: np.array(p, dtype=float, copy=True), params)
-        nu = tree_map(lambda p: np.zeros(np.shape(p)), params) if adam else None
+        z = tree_map(lambda p: np.array(p, dtype=float_zeros(p).dtype, copy=True), params)
+        nu = tree_map(float_zeros, params) if adam else None  # the state keeps the parameters' dtype
         return ScheduleFreeState(b1, 0.0, 1, 0.0, 0, nu, z)
 
     def update(grads, state, params=None):
@@ -79,24 +80,18 @@ def _schedule_free(lr_fn, b1, weight_lr_power, base_update, adam):
         total = state.weight_sum + weight
         ck = weight / total if total > 0 else 0.0
         base, nu, count = base_update(grads, state, params, lr_fn(state.count))
-        z = tree_map(lambda zi, ui: zi + ui, state.z, base)
+        z = tree_map(np.add, state.z, base)  # z_{t+1} = z_t + Δ_t
 
-        def new_y(y, z_old, z_new):
-            # x = (1 - ck) (y - (1 - b1) z_old) / b1 + ck z_new; the update is b1 x + (1 - b1) z_new - y,
-            # computed in two fresh arrays (a and b) with the same operations as written
-            y = np.asarray(y, dtype=float)
-            a = _fresh((1.0 - b1) * z_old)
-            np.subtract(y, a, out=a)
-            a /= b1
-            a *= 1.0 - ck
-            b = _fresh(ck * z_new)
-            a += b  # x
-            a *= b1
-            a += np.multiply(z_new, 1.0 - b1, out=b)
-            a -= y
-            return a
+        def new_y(y, z_old, step):
+            # x_t = (y_t - (1-b1) z_t)/b1, x_{t+1} = (1-ck) x_t + ck z_{t+1}, y_{t+1} = b1 x_{t+1} + (1-b1) z_{t+1}
+            # collapse to y_{t+1} - y_t = ck (z_t - y_t) + (1 - b1 (1-ck)) Δ_t (chapter 07 checks it in SymPy)
+            u = np.subtract(z_old, y, dtype=z_old.dtype)
+            u *= ck
+            step *= 1.0 - b1 * (1.0 - ck)  # the base step is this update's own fresh array
+            u += step
+            return u
 
-        updates = tree_map(new_y, params, state.z, z)
+        updates = tree_map(new_y, params, state.z, base)
         return updates, ScheduleFreeState(b1, total, state.step_count + 1, max_lr, count, nu, z)
 
     return GradientTransformation(init, update)
@@ -129,9 +124,9 @@ def schedule_free_sgd(
 
     def base_update(grads, state, params, eta):
         if wd is None:
-            u = tree_map(lambda g: -eta * np.asarray(g, dtype=float), grads)
+            u = tree_map(lambda g, z: np.multiply(as_like(g, z), -eta), grads, state.z)
         else:
-            u = tree_map(lambda g, p: -eta * (np.asarray(g, dtype=float) + wd * np.asarray(p)), grads, params)
+            u = tree_map(lambda g, p, z: (as_like(g, z) + wd * np.asarray(p)) * -eta, grads, params, state.z)
         return u, None, state.count + 1
 
     return _schedule_free(lr_fn, b1, float(weight_lr_power), base_update, adam=False)
@@ -170,7 +165,7 @@ def schedule_free_adamw(
         corr = 1 - b2**count
 
         def leaf(g, v_old, p):
-            g = np.asarray(g, dtype=float)
+            g = as_like(g, v_old)
             v = _fresh(np.square(g))  # b2 v + (1 - b2) g², then the step in the spare array
             v *= 1 - b2
             step = _fresh(b2 * v_old)
@@ -180,7 +175,7 @@ def schedule_free_adamw(
             step += eps
             np.divide(g, step, out=step)
             if wd:
-                step += wd * np.asarray(p)
+                step += wd * np.asarray(p, dtype=step.dtype)
             step *= -eta
             return _Pair(step, v)
 
@@ -217,4 +212,4 @@ def schedule_free_eval_params(state: ScheduleFreeState, params):
             f"(the state of schedule_free_sgd/adamw), got {type(state).__name__}"
         )
     b1 = state.b1
-    return tree_map(lambda y, z: (np.asarray(y, dtype=float) - (1.0 - b1) * z) / b1, params, state.z)
+    return tree_map(lambda y, z: (np.asarray(y) - (1.0 - b1) * z) / b1, params, state.z)

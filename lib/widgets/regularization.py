@@ -165,7 +165,7 @@ def _dropout_curves(d: DropoutFit, ax_fit, ax_err) -> None:
     ax_err.plot(d.ps, d.val_mse, "s-", color=ORANGE, ms=3, label="validation")
     ax_err.axvline(d.ps[d.index], color=GREY, lw=1, linestyle="--")
     ax_err.axhline(NOISE**2, color=GREEN, lw=1, linestyle=":", label="noise variance")
-    ax_err.legend(loc="upper right", fontsize="x-small", frameon=False)
+    ax_err.legend(loc="upper center", fontsize="x-small", edgecolor="none", framealpha=0.9)  # above the p line
 
 
 def _dropout_title(d: DropoutFit) -> str:
