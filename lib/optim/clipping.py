@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from lib.optim._leaves import sum_of_squares
 from lib.optim.base import GradientTransformation
 from lib.tree import tree_leaves, tree_map
 
@@ -69,7 +70,7 @@ def global_norm(tree, norm_type: float = 2.0) -> float:
     if p == math.inf:
         return float(max(np.max(np.abs(x)) if x.size else 0.0 for x in leaves))
     if p == 2.0:
-        return float(np.sqrt(sum(float(np.sum(x * x)) for x in leaves)))
+        return math.sqrt(sum(sum_of_squares(x) for x in leaves))
     per = np.array([np.sum(np.abs(x) ** p) ** (1.0 / p) for x in leaves])
     return float(np.sum(per**p) ** (1.0 / p))
 

@@ -20,11 +20,13 @@ of bools with the structure of the parameters (``True`` = apply), or a function
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from lib.optim._leaves import sum_of_squares
 from lib.optim.adaptive import scale_by_adam
 from lib.optim.adaptive_optimizers import _check_betas, _check_lr
 from lib.optim.base import GradientTransformation, chain, check_grads, identity, with_in_place
@@ -39,8 +41,7 @@ Mask = bool | Any | Callable[[Any], Any]
 
 def _norm(x: np.ndarray, min_norm: float) -> float:
     """optax's ``safe_norm``: the Euclidean (Frobenius) norm, or ``min_norm`` if it is not larger."""
-    x = np.asarray(x)
-    n = float(np.sqrt(np.sum(x * x)))
+    n = math.sqrt(sum_of_squares(x))
     return min_norm if n <= min_norm else n
 
 
