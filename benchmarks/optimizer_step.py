@@ -480,7 +480,7 @@ def plot(results: dict, path: Path) -> None:
     bx.bar(x + 0.2, [tree[k]["torch_us"] for k in names], 0.4, label="torch (foreach=False)")
     bx.set_xticks(x, names)
     leaves, size = results["scale"]["tree_shape"]
-    bx.set(ylabel="CPU us per step", title=f"tree of {leaves} arrays of {size}: per-call overhead")
+    bx.set(ylabel="CPU µs per step", title=f"tree of {leaves} arrays of {size}: per-call overhead")
     bx.legend(fontsize=7)
     fig.savefig(path, dpi=90)
     print(f"\nplot: {path}")
