@@ -269,3 +269,14 @@ def test_multi_steps_schedule_and_errors():
         optim.split_batch(np.ones((10, 2)), np.ones(9), 2)
     parts = optim.split_batch(np.arange(12).reshape(6, 2), np.arange(6), 3)
     assert [len(p[1]) for p in parts] == [2, 2, 2] and parts[2][1].tolist() == [4, 5]
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-14), (np.float32, 1e-7)])
+def test_sum_of_squares_is_accurate_in_both_precisions(dtype, rtol):
+    # float64 takes a BLAS dot; float32 must not (its float32 accumulator errs by ~1e-6 here)
+    from lib.optim._leaves import sum_of_squares
+
+    x = np.random.default_rng(0).standard_normal(10**6).astype(dtype)
+    exact = float(np.sum(x.astype(np.longdouble) ** 2))
+    assert sum_of_squares(x) == pytest.approx(exact, rel=rtol)
+    assert sum_of_squares(x.reshape(1000, 1000).T) == pytest.approx(exact, rel=rtol)  # not contiguous
