@@ -145,6 +145,7 @@ def test_some_widgets_reuse_figures():
         "beyond_adam.newton_schulz_widget",
         "adaptive.race_widget",
         "autodiff.step_size_widget",
+        "compare.profile_widget",
         "compare.race_widget",
         "gradient_descent.quadratic_learning_rate_widget",
         "gradient_descent.rosenbrock_widget",

@@ -445,15 +445,10 @@ def draw_profile(data: ProfileAt, fig) -> None:
     """Left: the profiles with a vertical line at τ; right: ρ_s(τ) per method, sorted."""
     ax_prof, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.3, 1)})
     compare.plot_performance_profile(ax_prof, data.profile, data.taus, styles={m: _style(m) for m in data.profile})
-    ax_prof.axvline(data.tau, color="#D55E00", lw=1)
+    fig._descent_tau_line = ax_prof.axvline(data.tau, color="#D55E00", lw=1)
     plain_log_axis(ax_prof.xaxis)
-    order = sorted(data.rho, key=lambda m: (-data.rho[m], m))
-    y = np.arange(len(order))[::-1]
-    ax_bar.barh(y, [data.rho[m] for m in order], color=[_style(m)["color"] for m in order], alpha=0.8)
-    ax_bar.set_yticks(y)
-    ax_bar.set_yticklabels(order, fontsize="x-small")
     ax_bar.set_xlim(0, 1)
-    ax_bar.set_xlabel(f"ρ(τ = {data.tau:g})")
+    _profile_bars(data, ax_bar)
     ax_prof.set_xlabel("τ")
     fig.suptitle(
         f"Performance profile over {data.n_problems} problems: the fraction on which each method "
@@ -461,6 +456,26 @@ def draw_profile(data: ProfileAt, fig) -> None:
         fontsize="small",
     )
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.35)
+
+
+def _profile_bars(data: ProfileAt, ax_bar) -> None:
+    """ρ_s(τ) as horizontal bars, the best method on top."""
+    order = sorted(data.rho, key=lambda m: (-data.rho[m], m))
+    y = np.arange(len(order))[::-1]
+    ax_bar.barh(y, [data.rho[m] for m in order], color=[_style(m)["color"] for m in order], alpha=0.8)
+    ax_bar.set_yticks(y)
+    ax_bar.set_yticklabels(order, fontsize="x-small")
+    ax_bar.set_xlabel(f"ρ(τ = {data.tau:g})")
+
+
+def update_profile(data: ProfileAt, fig) -> None:
+    """Turn a figure of :func:`draw_profile` into another τ's frame: the profiles stay; the line
+    at τ moves and the bars are drawn again (same methods, so the same axes ranges)."""
+    fig._descent_tau_line.set_xdata([data.tau, data.tau])
+    ax_bar = fig.axes[1]
+    for bars in list(ax_bar.containers):
+        bars.remove()
+    _profile_bars(data, ax_bar)
 
 
 def profile_widget(costs: dict | None = None) -> Widget:
@@ -481,5 +496,7 @@ def profile_widget(costs: dict | None = None) -> Widget:
         controls=(Control("tau", TAUS, "τ", default=2.0),),
         figsize=(7.5, 3.3),
         title="Performance profile: slide τ",
+        update=update_profile,  # the profiles are the same in every frame
+        reuse_key=lambda data: "one figure",
         style=course_style(),
     )
