@@ -147,6 +147,7 @@ def test_some_widgets_reuse_figures():
         "autodiff.step_size_widget",
         "compare.profile_widget",
         "compare.race_widget",
+        "compare.seed_band_widget",
         "gradient_descent.quadratic_learning_rate_widget",
         "gradient_descent.rosenbrock_widget",
         "momentum.quadratic_momentum_widget",

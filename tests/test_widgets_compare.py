@@ -103,3 +103,17 @@ def test_static_frames_change_with_the_controls():
     a = W.render_png(widget, tau=1.0)
     b = W.render_png(widget, tau=10.0)
     assert a != b
+
+
+def test_seed_band_update_rescales_to_a_smaller_range():
+    """static_frames meets the groups in an order whose ranges only grow; the other way round,
+    an update that kept the old data limits would leave the axes too wide."""
+    widget = C.seed_band_widget()
+    big = widget.compute(problem="ravine", group="Adam family")
+    small = widget.compute(problem="ravine", group="SGD family")
+    with W._rendering(widget):
+        fig = W.new_figure(widget)
+        widget.draw(big, fig)
+        widget.update(small, fig)
+        reused = W._png(fig, 72, quantize=True)
+    assert reused == W.render_png(widget, problem="ravine", group="SGD family")

@@ -29,7 +29,7 @@ import numpy as np
 
 from lib import compare, functions
 from lib.plotting import plain_log_axis
-from lib.widgets import Control, Widget, course_style
+from lib.widgets import Control, Widget, clear_curves, course_style
 
 __all__ = [
     "RACE_OPTIMIZERS",
@@ -348,6 +348,17 @@ def seed_bands(rows, problem: str, optimizers, target: float = math.nan) -> Seed
 def draw_seed_bands(data: SeedBands, fig) -> None:
     """Median validation loss (line) and its interquartile band over seeds, per optimizer."""
     ax = fig.subplots()
+    _seed_band_curves(data, ax)
+    ax.set_yscale("log")
+    plain_log_axis(ax.yaxis, numticks=6)  # few ticks, plain-text labels: a fast redraw
+    ax.set_xlabel("update step")
+    ax.set_ylabel("validation loss")
+    fig._descent_title = fig.suptitle(_seed_band_title(data), fontsize="small")
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
+
+
+def _seed_band_curves(data: SeedBands, ax) -> None:
+    """The bands, the median lines, the target and the legend."""
     for name, med in data.median.items():
         st = _style(name)
         s = data.steps[name]
@@ -357,16 +368,24 @@ def draw_seed_bands(data: SeedBands, fig) -> None:
         ax.plot(s, np.where(np.isfinite(med), med, np.nan), lw=1.5, label=f"{name} ({data.setting[name]})", **st)
     if math.isfinite(data.target):
         ax.axhline(data.target, color="0.3", lw=0.8, linestyle=(0, (1, 3)), label="target")
-    ax.set_yscale("log")
-    plain_log_axis(ax.yaxis, numticks=6)  # few ticks, plain-text labels: a fast redraw
-    ax.set_xlabel("update step")
-    ax.set_ylabel("validation loss")
-    n = max(data.n.values())
-    fig.suptitle(
-        f"{data.problem}: median and interquartile band over {n} seeds, each at its tuned setting", fontsize="small"
-    )
     ax.legend(loc="upper right", fontsize="x-small", frameon=False)
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
+
+
+def _seed_band_title(data: SeedBands) -> str:
+    n = max(data.n.values())
+    return f"{data.problem}: median and interquartile band over {n} seeds, each at its tuned setting"
+
+
+def update_seed_bands(data: SeedBands, fig) -> None:
+    """Turn a figure of :func:`draw_seed_bands` into another group's frame (same problem): the
+    bands, lines, target and legend are drawn again and the axes rescale to them; the log axis
+    and its labels stay. The bands are removed first, so that ``relim`` starts from nothing."""
+    ax = fig.axes[0]
+    for band in list(ax.collections):
+        band.remove()
+    clear_curves(ax)
+    _seed_band_curves(data, ax)
+    fig._descent_title.set_text(_seed_band_title(data))
 
 
 @functools.lru_cache(maxsize=1)
@@ -413,6 +432,8 @@ def seed_band_widget(rows=None, targets: dict | None = None) -> Widget:
         ),
         figsize=(7.0, 3.4),
         title="Tuned optimizers over several seeds",
+        update=update_seed_bands,  # one figure per problem: its axes stay
+        reuse_key=lambda data: data.problem,
         style=course_style(),
     )
 
