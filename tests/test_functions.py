@@ -247,3 +247,18 @@ def test_get_unknown_name_lists_names_and_suggests():
     with pytest.raises(ValueError, match="available: beale") as info:
         F.get("zzz")
     assert "did you mean" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["beale", "rosenbrock", "himmelblau", "saddle", "quadratic"])
+def test_point_gradient_in_python_floats_is_numpys_bit_for_bit(name):
+    # polynomials take a Python-float path at one point; it must equal NumPy's scalars, also past overflow
+    import sympy as sp
+
+    f = F.get(name)
+    raw = sp.lambdify(f.symbols, [sp.diff(f.expr, s) for s in f.symbols], modules="numpy")
+    rng = np.random.default_rng(0)
+    points = rng.standard_normal((400, 2)) * 10.0 ** rng.integers(-8, 200, (400, 1))
+    for x in points:
+        with np.errstate(all="ignore"):
+            want = np.array(raw(*x), dtype=np.float64)
+        np.testing.assert_array_equal(f.grad(x), want)
