@@ -1,7 +1,7 @@
 """Could a fused kernel close the gap at 10^6 parameters? One plain SGD step, four ways.
 
 Usage (from the repository root, with a Python that has torch, e.g. the .venv-golden of `make golden`;
-numexpr and scipy are optional: `.venv-golden/bin/pip install numexpr scipy`)::
+numexpr, scipy and numba are optional: `.venv-golden/bin/pip install numexpr scipy numba`)::
 
     .venv-golden/bin/python benchmarks/sgd_kernels.py [--n 1000000] [--rounds 9]
 
@@ -9,7 +9,8 @@ torch's SGD step is one fused, in-place ``param.add_(grad, alpha=-lr)``. lib's i
 that return fresh arrays (``u = -lr * g`` in ``update``, ``p + u`` in ``apply_updates``). The
 candidates that would fuse them: ``numexpr`` (``p - lr * g`` in one blocked pass, into a fresh
 array) and BLAS ``axpy`` (one pass, in place: on a copy of ``p``, since the functional API must
-not modify the caller's parameters). Everything single-threaded (``OMP/OPENBLAS/MKL_NUM_THREADS=1``,
+not modify the caller's parameters), and a numba loop compiled to machine code (one pass into a fresh
+array). Everything single-threaded (``OMP/OPENBLAS/MKL_NUM_THREADS=1``,
 ``torch.set_num_threads(1)``, ``numexpr.set_num_threads(1)``), ``import lib`` first (its malloc
 settings, ``lib/_memory.py``), CPU time of this thread per step, median over ``--rounds`` rounds of
 50 steps, the candidates interleaved round by round. The README's Performance section quotes a run.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy, torch and numexpr load
 
 import argparse  # noqa: E402
@@ -66,6 +67,20 @@ def kernels(n: int, dtype) -> dict:
         out["BLAS axpy on a copy of p"] = lambda: axpy(g, p.copy(), a=-lr)
     except ImportError:
         print("scipy not installed: `pip install scipy` to time BLAS axpy", file=sys.stderr)
+    try:
+        import numba
+
+        @numba.njit(cache=False)
+        def fused(p, g, c, out):
+            for i in range(p.size):
+                out[i] = p[i] + c * g[i]
+            return out
+
+        c = dtype(-lr)
+        fused(p[:4], g[:4], c, np.empty(4, dtype))  # compile
+        out[f"numba {numba.__version__} (1 loop, fresh)"] = lambda: fused(p, g, c, np.empty_like(p))
+    except ImportError:
+        print("numba not installed: `pip install numba` to time it", file=sys.stderr)
     return out
 
 
