@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import lib  # noqa: E402, F401  (lib's malloc settings, as in the chapters)
+from benchmarks.sgd_kernels import interleaved_table  # noqa: E402  (the same timing loop and table)
 from lib import optim  # noqa: E402
 
 LR, B1, B2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -156,24 +157,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args()
     for dtype in (np.float64, np.float32):
-        ks = candidates(args.n, dtype)
-        times = {name: [] for name in ks}
-        for r in range(args.rounds):
-            for name in list(ks)[:: 1 if r % 2 == 0 else -1]:  # alternate the order
-                c = time.thread_time()
-                for _ in range(20):
-                    ks[name]()
-                times[name].append((time.thread_time() - c) / 20)
-        base = np.median(times["torch Adam.step (in place)"])
-        print(
-            f"\n{args.n:,} parameters, {np.dtype(dtype).name}: CPU ms per Adam step, median [min-max] of {args.rounds}"
-        )
-        for name, ts in times.items():
-            ts = np.array(ts)
-            print(
-                f"  {name:37s} {1e3 * np.median(ts):7.3f} [{1e3 * ts.min():.3f}-{1e3 * ts.max():.3f}]"
-                f"  x{np.median(ts) / base:5.2f} torch"
-            )
+        title = f"{args.n:,} parameters, {np.dtype(dtype).name}: CPU ms per Adam step"
+        interleaved_table(candidates(args.n, dtype), args.rounds, 20, "torch Adam.step (in place)", title)
 
 
 if __name__ == "__main__":

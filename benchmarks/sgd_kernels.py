@@ -84,31 +84,36 @@ def kernels(n: int, dtype) -> dict:
     return out
 
 
+def interleaved_table(ks: dict, rounds: int, steps: int, base: str, title: str) -> None:
+    """Time each callable of ``ks`` for ``steps`` calls per round, the order alternating round by
+    round, and print the median CPU ms [min-max] and the ratio to ``ks[base]``."""
+    times = {name: [] for name in ks}
+    for r in range(rounds):
+        for name in list(ks)[:: 1 if r % 2 == 0 else -1]:
+            ks[name]()  # warm
+            c = time.thread_time()
+            for _ in range(steps):
+                ks[name]()
+            times[name].append((time.thread_time() - c) / steps)
+    ref = np.median(times[base])
+    print(f"\n{title}, median [min-max] of {rounds}")
+    width = max(map(len, ks))
+    for name, ts in times.items():
+        ts = np.array(ts)
+        print(
+            f"  {name:{width}s} {1e3 * np.median(ts):7.3f} [{1e3 * ts.min():.3f}-{1e3 * ts.max():.3f}]"
+            f"  x{np.median(ts) / ref:5.2f} torch"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10**6)
     ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args()
     for dtype in (np.float64, np.float32):
-        ks = kernels(args.n, dtype)
-        times = {name: [] for name in ks}
-        for r in range(args.rounds):
-            for name in list(ks)[:: 1 if r % 2 == 0 else -1]:  # alternate the order
-                ks[name]()  # warm
-                c = time.thread_time()
-                for _ in range(50):
-                    ks[name]()
-                times[name].append((time.thread_time() - c) / 50)
-        base = np.median(times["torch add_ (in place)"])
-        print(
-            f"\n{args.n:,} parameters, {np.dtype(dtype).name}: CPU ms per SGD step, median [min-max] of {args.rounds}"
-        )
-        for name, ts in times.items():
-            ts = np.array(ts)
-            print(
-                f"  {name:30s} {1e3 * np.median(ts):7.3f} [{1e3 * ts.min():.3f}-{1e3 * ts.max():.3f}]"
-                f"  x{np.median(ts) / base:5.2f} torch"
-            )
+        title = f"{args.n:,} parameters, {np.dtype(dtype).name}: CPU ms per SGD step"
+        interleaved_table(kernels(args.n, dtype), args.rounds, 50, "torch add_ (in place)", title)
 
 
 if __name__ == "__main__":
